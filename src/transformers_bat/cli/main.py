@@ -1,0 +1,40 @@
+"""Entry point of the ``transformers-bat`` command.
+
+Each command lives in its own module of this package with two functions, ``add_arguments(parser)`` and
+``run(args) -> int``; modules are imported only when their command runs, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command name -> (module under transformers_bat.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "convert-spatial-ast": ("convert_spatial_ast", "Convert the authors' Spatial-AST finetuned.pth to safetensors."),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="transformers-bat", description=__doc__.splitlines()[0])
+    subparsers = parser.add_subparsers(dest="command", metavar="command")
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(_module=module_name)
+        importlib.import_module(f"transformers_bat.cli.{module_name}").add_arguments(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(f"transformers_bat.cli.{args._module}")
+    return int(module.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
