@@ -1,0 +1,235 @@
+"""Binaural features for Spatial-AST: log-mel of each ear plus the mel-projected interaural phase difference."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from transformers import BatchFeature, SequenceFeatureExtractor
+from transformers.audio_utils import mel_filter_bank
+
+AudioInput = np.ndarray | torch.Tensor | str | os.PathLike
+
+
+def _tensor_to_numpy(tensor: torch.Tensor) -> np.ndarray:
+    tensor = tensor.detach().cpu()
+    # numpy has no bfloat16: widen low-precision floats, keep other dtypes so the dtype check can name them
+    return (tensor.float() if tensor.is_floating_point() else tensor).numpy()
+
+
+class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
+    r"""
+    Turns binaural waveforms into Spatial-AST `input_features` of shape `(batch, 4, num_frames, num_mel_bins)`:
+    [log-mel left, log-mel right, mel cos(IPD), mel sin(IPD)], numerically the authors' front end: STFT (periodic
+    Hann, centred, reflect padding), Slaney mel filterbank applied to the magnitude, `10 * log10(max(x, 1e-10))`,
+    IPD = phase(right) - phase(left) projected through the same mel matrix, frames resized by bicubic interpolation.
+
+    Audio is channel-first: one clip is `(2, num_samples)` (index 0 = left ear), a batch is `(batch, 2,
+    num_samples)` or a list of clips; file paths are read with soundfile (channels kept). Clips are zero-padded or
+    cropped to `max_length_s`. Audio at another rate than `sampling_rate` is resampled (soxr, high quality); when
+    no rate is given, arrays are assumed to be at `sampling_rate` (with a warning) and files use their own rate.
+
+    Args:
+        sampling_rate (`int`, *optional*, defaults to 32000): rate the features are computed at.
+        max_length_s (`float`, *optional*, defaults to 10.0): clip length after padding/cropping.
+        n_fft (`int`, *optional*, defaults to 1024): FFT size and window length.
+        hop_length (`int`, *optional*, defaults to 320): STFT hop.
+        num_mel_bins (`int`, *optional*, defaults to 128): mel bins.
+        min_frequency (`float`, *optional*, defaults to 50.0), max_frequency (`float`, *optional*, defaults to
+            14000.0): mel filterbank edges in Hz.
+        num_frames (`int`, *optional*, defaults to 1024): frames after interpolation (the model's time axis).
+        padding_value (`float`, *optional*, defaults to 0.0): value used to pad short clips.
+    """
+
+    model_input_names = ["input_features"]
+
+    def __init__(
+        self,
+        sampling_rate: int = 32000,
+        max_length_s: float = 10.0,
+        n_fft: int = 1024,
+        hop_length: int = 320,
+        num_mel_bins: int = 128,
+        min_frequency: float = 50.0,
+        max_frequency: float = 14000.0,
+        num_frames: int = 1024,
+        padding_value: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(feature_size=num_mel_bins, sampling_rate=sampling_rate, padding_value=padding_value, **kwargs)
+        self.max_length_s = max_length_s
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.num_mel_bins = num_mel_bins
+        self.min_frequency = min_frequency
+        self.max_frequency = max_frequency
+        self.num_frames = num_frames
+        self.mel_filters = mel_filter_bank(
+            num_frequency_bins=n_fft // 2 + 1,
+            num_mel_filters=num_mel_bins,
+            min_frequency=min_frequency,
+            max_frequency=max_frequency,
+            sampling_rate=sampling_rate,
+            norm="slaney",
+            mel_scale="slaney",
+        ).astype(np.float32)
+
+    @property
+    def num_samples(self) -> int:
+        return int(round(self.max_length_s * self.sampling_rate))
+
+    def to_dict(self) -> dict:
+        output = super().to_dict()
+        output.pop("mel_filters", None)
+        return output
+
+    # ------------------------------------------------------------------ input checking
+    def _read_file(self, path: str | os.PathLike) -> tuple[np.ndarray, int]:
+        import soundfile as sf
+
+        if not os.path.isfile(path):
+            raise ValueError(f"Audio file not found: {path}")
+        try:
+            data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        except Exception as error:  # soundfile raises several types for unreadable files
+            raise ValueError(f"Could not read audio file {path} with soundfile: {error}") from error
+        return data.T, int(rate)
+
+    def _check_clip(self, clip: np.ndarray, position: str) -> np.ndarray:
+        if clip.dtype.kind not in "f":
+            raise ValueError(
+                f"{position}: expected floating-point audio in [-1, 1], got dtype {clip.dtype}. Convert integer PCM "
+                f"first (e.g. int16 / 32768)."
+            )
+        if clip.ndim == 1 or (clip.ndim == 2 and clip.shape[0] == 1):
+            raise ValueError(
+                f"{position}: Spatial-AST needs binaural (2-channel) audio, got mono of shape {clip.shape}. "
+                f"Pass a (2, num_samples) array with the left ear first."
+            )
+        if clip.ndim != 2:
+            raise ValueError(f"{position}: expected a (2, num_samples) clip, got an array of shape {clip.shape}.")
+        if clip.shape[0] != 2:
+            if clip.shape[1] == 2:
+                raise ValueError(
+                    f"{position}: got shape {clip.shape}, which looks channel-last; pass (2, num_samples) "
+                    f"(e.g. `audio.T`)."
+                )
+            raise ValueError(
+                f"{position}: Spatial-AST needs exactly 2 channels (left, right), got {clip.shape[0]} channels."
+            )
+        if clip.shape[1] == 0:
+            raise ValueError(f"{position}: the audio is empty (0 samples).")
+        if not np.isfinite(clip).all():
+            raise ValueError(f"{position}: the audio contains NaN or infinite values.")
+        return clip.astype(np.float32, copy=False)
+
+    def _resample(self, clip: np.ndarray, rate: int) -> np.ndarray:
+        if rate == self.sampling_rate:
+            return clip
+        import soxr
+
+        return soxr.resample(clip.T, rate, self.sampling_rate, quality="HQ").T.astype(np.float32)
+
+    def _to_clips(self, raw_audio, sampling_rate: int | None) -> list[np.ndarray]:
+        """Normalise every accepted input form into a list of float32 (2, T) clips at our rate."""
+        if isinstance(raw_audio, (str, os.PathLike)):
+            raw_audio = [raw_audio]
+        elif isinstance(raw_audio, torch.Tensor):
+            raw_audio = _tensor_to_numpy(raw_audio)
+        if isinstance(raw_audio, np.ndarray):
+            if raw_audio.ndim == 3:
+                raw_audio = list(raw_audio)
+            elif raw_audio.ndim in (1, 2):
+                raw_audio = [raw_audio]
+            else:
+                raise ValueError(
+                    f"Expected a clip (2, num_samples) or a batch (batch, 2, num_samples), got shape "
+                    f"{raw_audio.shape}."
+                )
+        if not isinstance(raw_audio, Sequence) or isinstance(raw_audio, str):
+            raise ValueError(
+                f"Unsupported audio input of type {type(raw_audio).__name__}: pass a numpy array, a torch tensor, "
+                f"a file path, or a list of them."
+            )
+        if len(raw_audio) == 0:
+            raise ValueError("Got an empty batch of audio.")
+        if sampling_rate is None and not all(isinstance(a, (str, os.PathLike)) for a in raw_audio):
+            warnings.warn(
+                f"No sampling_rate given: assuming {self.sampling_rate} Hz. Pass `sampling_rate=` to avoid silent "
+                f"errors.",
+                stacklevel=3,
+            )
+        clips = []
+        for i, item in enumerate(raw_audio):
+            position = f"audio[{i}]"
+            if isinstance(item, (str, os.PathLike)):
+                item, rate = self._read_file(item)
+                position = f"{position} ({raw_audio[i]})"
+            else:
+                rate = sampling_rate if sampling_rate is not None else self.sampling_rate
+                item = _tensor_to_numpy(item) if isinstance(item, torch.Tensor) else np.asarray(item)
+            clips.append(self._resample(self._check_clip(item, position), rate))
+        return clips
+
+    def _pad_or_crop(self, clip: np.ndarray) -> np.ndarray:
+        length = self.num_samples
+        if clip.shape[1] >= length:
+            return clip[:, :length]
+        padded = np.full((2, length), self.padding_value, dtype=np.float32)
+        padded[:, : clip.shape[1]] = clip
+        return padded
+
+    # ------------------------------------------------------------------ features
+    def extract_features(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """(B, 2, num_samples) float tensor -> (B, 4, num_frames, num_mel_bins), on the waveforms' device."""
+        batch_size = waveforms.shape[0]
+        window = torch.hann_window(self.n_fft, periodic=True, device=waveforms.device, dtype=waveforms.dtype)
+        spectrum = torch.stft(
+            waveforms.reshape(batch_size * 2, -1),
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            win_length=self.n_fft,
+            window=window,
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
+        ).reshape(batch_size, 2, self.n_fft // 2 + 1, -1)
+        mel = torch.from_numpy(self.mel_filters).to(device=waveforms.device, dtype=waveforms.dtype)
+        logmel = 10.0 * torch.log10(torch.clamp(torch.einsum("bcft,fm->bctm", spectrum.abs(), mel), min=1e-10))
+        phase = torch.angle(spectrum)
+        ipd = phase[:, 1] - phase[:, 0]
+        ipd_mel = torch.einsum("bkft,fm->bktm", torch.stack([torch.cos(ipd), torch.sin(ipd)], dim=1), mel)
+        features = torch.cat([logmel, ipd_mel], dim=1)
+        return torch.nn.functional.interpolate(
+            features, size=(self.num_frames, self.num_mel_bins), mode="bicubic", align_corners=True
+        )
+
+    def __call__(
+        self,
+        raw_audio: AudioInput | Sequence[AudioInput],
+        sampling_rate: int | None = None,
+        return_tensors: str | None = None,
+        device: str | torch.device | None = None,
+        **kwargs,
+    ) -> BatchFeature:
+        """Compute `input_features` for one clip or a batch (see the class docstring for accepted inputs).
+
+        Args:
+            raw_audio: `(2, T)` array/tensor, `(B, 2, T)` array/tensor, a file path, or a list of clips/paths.
+            sampling_rate: rate of array inputs; resampled to `self.sampling_rate` when different.
+            return_tensors: "pt" or "np" (default: numpy arrays).
+            device: where to compute the STFT (e.g. "cuda"); the result stays there with `return_tensors="pt"`.
+        """
+        clips = [self._pad_or_crop(c) for c in self._to_clips(raw_audio, sampling_rate)]
+        waveforms = torch.from_numpy(np.stack(clips)).to(device or "cpu")
+        with torch.no_grad():
+            features = self.extract_features(waveforms)
+        if return_tensors == "pt":
+            return BatchFeature({"input_features": features})
+        return BatchFeature({"input_features": features.cpu().numpy()}, tensor_type=return_tensors)
+
+
+__all__ = ["SpatialASTFeatureExtractor"]

@@ -1,0 +1,475 @@
+"""Spatial-AST: a binaural audio spectrogram transformer with sound event, distance and direction heads.
+
+The network follows the authors' released encoder (see ``shared/reference/spatial-ast.md``): log-mel BatchNorm,
+4 -> 1 channel fusion conv, training-only SpecAugment and patch dropping, 16x16 patches with a frozen 2-D sin-cos
+positional table, three CLS tokens [distance, direction, event] and pre-norm ViT blocks with no final norm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import BaseModelOutput
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.utils import ModelOutput
+
+from .configuration_spatial_ast import SpatialASTConfig
+from .spatial_labels import direction_words, index_to_azimuth, index_to_distance, index_to_elevation
+
+
+def sincos_position_table(hidden_size: int, grid_rows: int, grid_columns: int) -> torch.Tensor:
+    """2-D sin-cos positional table of shape (1 + rows * columns, hidden_size); row 0 (unused) is zeros.
+
+    Half of the channels encode the time row, half the frequency column (time-major patch order).
+    """
+    if hidden_size % 4:
+        raise ValueError(f"hidden_size must be a multiple of 4 for a 2-D sin-cos table, got {hidden_size}.")
+    quarter = hidden_size // 4
+    frequencies = 1.0 / 10000 ** (np.arange(quarter, dtype=np.float64) / quarter)
+    rows, columns = np.meshgrid(np.arange(grid_rows), np.arange(grid_columns), indexing="ij")
+
+    def encode(positions: np.ndarray) -> np.ndarray:
+        angles = positions.reshape(-1, 1) * frequencies[None, :]
+        return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+
+    table = np.concatenate([encode(rows), encode(columns)], axis=1)
+    table = np.concatenate([np.zeros((1, hidden_size)), table], axis=0)
+    return torch.from_numpy(table).float()
+
+
+class SpatialASTDropPath(nn.Module):
+    """Stochastic depth: drops the whole residual branch per sample during training."""
+
+    def __init__(self, drop_prob: float = 0.0):
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        if self.drop_prob == 0.0 or not self.training:
+            return hidden_states
+        keep_prob = 1.0 - self.drop_prob
+        shape = (hidden_states.shape[0],) + (1,) * (hidden_states.ndim - 1)
+        mask = hidden_states.new_empty(shape).bernoulli_(keep_prob)
+        return hidden_states * mask / keep_prob
+
+
+class SpatialASTEmbeddings(nn.Module):
+    """Binaural features (B, 4, frames, mels) -> CLS tokens + patch tokens (B, 3 + patches, hidden)."""
+
+    def __init__(self, config: SpatialASTConfig):
+        super().__init__()
+        self.config = config
+        norm_channels = config.num_input_channels if config.normalize_ipd_channels else 2
+        self.feature_norm = nn.BatchNorm2d(norm_channels, affine=False)
+        self.fusion_conv = nn.Conv2d(config.num_input_channels, 1, kernel_size=3, stride=1, padding=1, bias=False)
+        self.fusion_norm = nn.BatchNorm2d(1)
+        self.fusion_act = nn.GELU()
+        self.patch_embeddings = nn.Conv2d(1, config.hidden_size, config.patch_size, stride=config.patch_size)
+        self.register_buffer(
+            "position_embeddings", torch.zeros(1, config.num_patches + 1, config.hidden_size), persistent=True
+        )
+        self.cls_tokens = nn.Parameter(torch.zeros(1, config.num_cls_tokens, config.hidden_size))
+
+    def normalize_and_fuse(self, input_features: torch.Tensor) -> torch.Tensor:
+        """(B, 4, T, F) -> (B, 1, T, F): BatchNorm (log-mel channels only, unless configured) then fusion conv."""
+        num_norm = self.feature_norm.num_features
+        normalized = self.feature_norm(input_features[:, :num_norm])
+        fused_input = torch.cat([normalized, input_features[:, num_norm:]], dim=1)
+        return self.fusion_act(self.fusion_norm(self.fusion_conv(fused_input)))
+
+    def spec_augment(self, fused: torch.Tensor) -> torch.Tensor:
+        """One frequency and one time mask, shared across the batch (training only)."""
+        fused = fused.clone()
+        for axis, max_width in ((3, self.config.spec_augment_freq_mask), (2, self.config.spec_augment_time_mask)):
+            size = fused.shape[axis]
+            width = int(torch.randint(0, min(max_width, size) + 1, ()).item())
+            if width == 0:
+                continue
+            start = int(torch.randint(0, size - width + 1, ()).item())
+            fused.narrow(axis, start, width).zero_()
+        return fused
+
+    def drop_patches(self, patches: torch.Tensor) -> torch.Tensor:
+        """Keep a random subset of time rows and frequency columns per sample (training only).
+
+        patches: (B, rows * columns, hidden) in time-major order -> (B, kept_rows * kept_columns, hidden).
+        """
+        batch_size, _, hidden_size = patches.shape
+        rows, columns = self.config.patch_grid
+        kept_rows = max(1, int(rows * (1 - self.config.patch_drop_time_ratio)))
+        kept_columns = max(1, int(columns * (1 - self.config.patch_drop_freq_ratio)))
+        row_index = torch.rand(batch_size, rows, device=patches.device).argsort(dim=1)[:, :kept_rows].sort(1).values
+        column_index = (
+            torch.rand(batch_size, columns, device=patches.device).argsort(dim=1)[:, :kept_columns].sort(1).values
+        )
+        token_index = (row_index[:, :, None] * columns + column_index[:, None, :]).reshape(batch_size, -1)
+        return patches.gather(1, token_index[:, :, None].expand(-1, -1, hidden_size))
+
+    def forward(self, input_features: torch.Tensor) -> torch.Tensor:
+        fused = self.normalize_and_fuse(input_features)
+        if self.training and (self.config.spec_augment_freq_mask or self.config.spec_augment_time_mask):
+            fused = self.spec_augment(fused)
+        patches = self.patch_embeddings(fused).flatten(2).transpose(1, 2)  # (B, rows * columns, hidden)
+        patches = patches + self.position_embeddings[:, 1:].to(patches.dtype)
+        if self.training and (self.config.patch_drop_time_ratio or self.config.patch_drop_freq_ratio):
+            patches = self.drop_patches(patches)
+        cls_tokens = self.cls_tokens.expand(patches.shape[0], -1, -1).to(patches.dtype)
+        return torch.cat([cls_tokens, patches], dim=1)
+
+
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Explicit softmax attention; inputs (B, heads, N, head_dim), output (B, N, heads, head_dim)."""
+    weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        weights = weights + attention_mask
+    weights = nn.functional.softmax(weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    weights = nn.functional.dropout(weights, p=dropout, training=module.training)
+    output = torch.matmul(weights, value).transpose(1, 2).contiguous()
+    return output, weights
+
+
+class SpatialASTAttention(nn.Module):
+    """Multi-head self-attention with a fused query/key/value projection (the checkpoint's layout)."""
+
+    def __init__(self, config: SpatialASTConfig):
+        super().__init__()
+        self.config = config
+        self.num_heads = config.num_attention_heads
+        self.head_dim = config.hidden_size // config.num_attention_heads
+        self.scaling = self.head_dim**-0.5
+        self.is_causal = False
+        self.qkv = nn.Linear(config.hidden_size, 3 * config.hidden_size, bias=config.qkv_bias)
+        self.proj = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        batch_size, length, _ = hidden_states.shape
+        qkv = self.qkv(hidden_states).view(batch_size, length, 3, self.num_heads, self.head_dim)
+        query, key, value = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
+            self.config._attn_implementation, eager_attention_forward
+        )
+        output, weights = attention_interface(
+            self,
+            query,
+            key,
+            value,
+            None,
+            dropout=self.config.attention_probs_dropout_prob if self.training else 0.0,
+            scaling=self.scaling,
+            is_causal=False,
+        )
+        output = self.proj(output.reshape(batch_size, length, -1))
+        return output, weights
+
+
+class SpatialASTMLP(nn.Module):
+    def __init__(self, config: SpatialASTConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.act = ACT2FN[config.hidden_act]
+        self.fc2 = nn.Linear(config.intermediate_size, config.hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(hidden_states)))
+
+
+class SpatialASTLayer(GradientCheckpointingLayer):
+    """Pre-norm transformer block with stochastic depth."""
+
+    def __init__(self, config: SpatialASTConfig, drop_path: float = 0.0):
+        super().__init__()
+        self.layernorm_before = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.attention = SpatialASTAttention(config)
+        self.layernorm_after = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.mlp = SpatialASTMLP(config)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.drop_path = SpatialASTDropPath(drop_path)
+
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attention_output, weights = self.attention(self.layernorm_before(hidden_states))
+        hidden_states = hidden_states + self.drop_path(self.dropout(attention_output))
+        mlp_output = self.mlp(self.layernorm_after(hidden_states))
+        hidden_states = hidden_states + self.drop_path(self.dropout(mlp_output))
+        return hidden_states, weights
+
+
+class SpatialASTPreTrainedModel(PreTrainedModel):
+    config_class = SpatialASTConfig
+    config: SpatialASTConfig
+    base_model_prefix = "spatial_ast"
+    main_input_name = "input_features"
+    input_modalities = ("audio",)
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["SpatialASTEmbeddings", "SpatialASTLayer"]
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_attention_backend = True
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        config = self.config
+        if isinstance(module, nn.Linear):
+            if getattr(module, "is_prediction_head", False):
+                init.trunc_normal_(module.weight, std=config.head_initializer_range)
+            else:
+                init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d):
+            if module.affine:
+                init.ones_(module.weight)
+                init.zeros_(module.bias)
+            init.zeros_(module.running_mean)
+            init.ones_(module.running_var)
+            init.zeros_(module.num_batches_tracked)
+        elif isinstance(module, nn.Conv2d):
+            # patch projection as a linear layer on flattened patches (MAE); also fine for the fusion conv
+            init.xavier_uniform_(module.weight.view(module.weight.shape[0], -1))
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, SpatialASTEmbeddings):
+            rows, columns = config.patch_grid
+            init.copy_(module.position_embeddings, sincos_position_table(config.hidden_size, rows, columns)[None])
+            init.normal_(module.cls_tokens, std=config.initializer_range)
+
+
+class SpatialASTModel(SpatialASTPreTrainedModel):
+    """The Spatial-AST encoder. Returns all 3 CLS + patch tokens of the last block (no final norm)."""
+
+    def __init__(self, config: SpatialASTConfig):
+        super().__init__(config)
+        self.embeddings = SpatialASTEmbeddings(config)
+        depth = config.num_hidden_layers
+        drop_rates = [config.drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]
+        self.layers = nn.ModuleList([SpatialASTLayer(config, rate) for rate in drop_rates])
+        self.gradient_checkpointing = False
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.embeddings.patch_embeddings
+
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> BaseModelOutput | tuple:
+        r"""
+        input_features (`torch.FloatTensor` of shape `(batch_size, 4, num_frames, num_mel_bins)`):
+            [log-mel left, log-mel right, mel cos IPD, mel sin IPD] from [`SpatialASTFeatureExtractor`].
+
+        Returns a [`BaseModelOutput`] whose `last_hidden_state` is `(batch_size, 3 + num_patches, hidden_size)`:
+        tokens 0, 1, 2 are the distance, direction and event CLS tokens (fewer patches in training: patch dropping).
+        """
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        expected = (self.config.num_input_channels, self.config.num_frames, self.config.num_mel_bins)
+        if input_features.ndim != 4 or tuple(input_features.shape[1:]) != expected:
+            raise ValueError(
+                f"input_features must have shape (batch, {expected[0]}, {expected[1]}, {expected[2]}), got "
+                f"{tuple(input_features.shape)}. Use SpatialASTFeatureExtractor with the matching num_frames."
+            )
+        hidden_states = self.embeddings(input_features.to(self.embeddings.fusion_conv.weight.dtype))
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        all_attentions = () if output_attentions else None
+        for layer in self.layers:
+            hidden_states, weights = layer(hidden_states)
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+            if output_attentions:
+                all_attentions += (weights,)
+        if not return_dict:
+            return tuple(v for v in (hidden_states, all_hidden_states, all_attentions) if v is not None)
+        return BaseModelOutput(
+            last_hidden_state=hidden_states, hidden_states=all_hidden_states, attentions=all_attentions
+        )
+
+
+@dataclass
+class SpatialAudioClassifierOutput(ModelOutput):
+    """Outputs of [`SpatialASTForSpatialAudioClassification`].
+
+    Args:
+        loss: weighted sum of the losses whose labels were given (see the config's loss weights).
+        event_loss, distance_loss, direction_loss: the unweighted terms (direction = azimuth CE + elevation CE).
+        event_logits: `(batch_size, num_labels)` multi-label sound event logits.
+        distance_logits: `(batch_size, num_distance_bins)`; azimuth_logits: `(batch_size, num_azimuth_bins)`;
+        elevation_logits: `(batch_size, num_elevation_bins)`.
+        hidden_states, attentions: as in [`BaseModelOutput`].
+    """
+
+    loss: torch.FloatTensor | None = None
+    event_loss: torch.FloatTensor | None = None
+    distance_loss: torch.FloatTensor | None = None
+    direction_loss: torch.FloatTensor | None = None
+    event_logits: torch.FloatTensor | None = None
+    distance_logits: torch.FloatTensor | None = None
+    azimuth_logits: torch.FloatTensor | None = None
+    elevation_logits: torch.FloatTensor | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+class SpatialASTHeads(nn.Module):
+    """Per-token LayerNorms and linear heads reading the [distance, direction, event] CLS tokens."""
+
+    def __init__(self, config: SpatialASTConfig):
+        super().__init__()
+        hidden, eps = config.hidden_size, config.layer_norm_eps
+        self.distance_norm = nn.LayerNorm(hidden, eps=eps)
+        self.direction_norm = nn.LayerNorm(hidden, eps=eps)
+        self.event_norm = nn.LayerNorm(hidden, eps=eps)
+        self.event_head = nn.Linear(hidden, config.num_labels)
+        self.distance_head = nn.Linear(hidden, config.num_distance_bins)
+        self.azimuth_head = nn.Linear(hidden, config.num_azimuth_bins)
+        self.elevation_head = nn.Linear(hidden, config.num_elevation_bins)
+        for head in (self.event_head, self.distance_head, self.azimuth_head, self.elevation_head):
+            head.is_prediction_head = True  # read by _init_weights: tiny truncated-normal init as the release
+
+    def forward(self, hidden_states: torch.Tensor) -> dict[str, torch.Tensor]:
+        distance_token = self.distance_norm(hidden_states[:, 0])
+        direction_token = self.direction_norm(hidden_states[:, 1])
+        event_token = self.event_norm(hidden_states[:, 2])
+        return {
+            "event_logits": self.event_head(event_token),
+            "distance_logits": self.distance_head(distance_token),
+            "azimuth_logits": self.azimuth_head(direction_token),
+            "elevation_logits": self.elevation_head(direction_token),
+        }
+
+
+def _class_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy from class indices (B,) or from (soft) target distributions (B, classes)."""
+    if labels.ndim == 2:
+        return nn.functional.cross_entropy(logits.float(), labels.to(torch.float32))
+    return nn.functional.cross_entropy(logits.float(), labels.long())
+
+
+class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
+    """Spatial-AST with the sound event (multi-label), distance and direction (azimuth, elevation) heads."""
+
+    def __init__(self, config: SpatialASTConfig):
+        super().__init__(config)
+        self.spatial_ast = SpatialASTModel(config)
+        self.heads = SpatialASTHeads(config)
+        self.post_init()
+
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        distance_labels: torch.Tensor | None = None,
+        azimuth_labels: torch.Tensor | None = None,
+        elevation_labels: torch.Tensor | None = None,
+        output_hidden_states: bool | None = None,
+        output_attentions: bool | None = None,
+        return_dict: bool | None = None,
+        **kwargs,
+    ) -> SpatialAudioClassifierOutput | tuple:
+        r"""
+        labels (`torch.FloatTensor` of shape `(batch_size, num_labels)`, *optional*): multi-hot (or soft) event
+            targets for the BCE loss.
+        distance_labels, azimuth_labels, elevation_labels (*optional*): class indices `(batch_size,)` or soft
+            target distributions `(batch_size, num_bins)`.
+
+        Only the terms whose labels are given enter the loss, each with its weight from the config, so stage 1 of
+        the paper (events only) is simply a call without the spatial labels.
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        encoder_outputs = self.spatial_ast(
+            input_features,
+            output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
+            return_dict=True,
+        )
+        logits = self.heads(encoder_outputs.last_hidden_state)
+        event_loss = distance_loss = direction_loss = None
+        if labels is not None:
+            event_loss = nn.functional.binary_cross_entropy_with_logits(
+                logits["event_logits"].float(), labels.to(torch.float32)
+            )
+        if distance_labels is not None:
+            distance_loss = _class_loss(logits["distance_logits"], distance_labels)
+        if (azimuth_labels is None) != (elevation_labels is None):
+            raise ValueError("azimuth_labels and elevation_labels must be given together.")
+        if azimuth_labels is not None:
+            direction_loss = _class_loss(logits["azimuth_logits"], azimuth_labels) + _class_loss(
+                logits["elevation_logits"], elevation_labels
+            )
+        weighted = [
+            (self.config.event_loss_weight, event_loss),
+            (self.config.distance_loss_weight, distance_loss),
+            (self.config.direction_loss_weight, direction_loss),
+        ]
+        terms = [weight * term for weight, term in weighted if term is not None]
+        loss = torch.stack(terms).sum() if terms else None
+        output = SpatialAudioClassifierOutput(
+            loss=loss,
+            event_loss=event_loss,
+            distance_loss=distance_loss,
+            direction_loss=direction_loss,
+            hidden_states=encoder_outputs.hidden_states,
+            attentions=encoder_outputs.attentions,
+            **logits,
+        )
+        return output if return_dict else output.to_tuple()
+
+    def decode_predictions(
+        self, outputs: SpatialAudioClassifierOutput, threshold: float = 0.5, top_k: int | None = None
+    ) -> list[dict]:
+        """Turn head logits into readable predictions, one dict per clip.
+
+        Events are the classes whose sigmoid score passes `threshold` (or the `top_k` best when given), sorted by
+        score; distance, azimuth and elevation are the argmax classes in metres and degrees, with octant words.
+        """
+        event_scores = torch.sigmoid(outputs.event_logits.float()).cpu()
+        distance = index_to_distance(outputs.distance_logits.argmax(-1).cpu().numpy())
+        azimuth = index_to_azimuth(outputs.azimuth_logits.argmax(-1).cpu().numpy())
+        elevation = index_to_elevation(outputs.elevation_logits.argmax(-1).cpu().numpy())
+        predictions = []
+        for i, scores in enumerate(event_scores):
+            order = scores.argsort(descending=True)
+            chosen = order[:top_k] if top_k is not None else order[scores[order] >= threshold]
+            predictions.append(
+                {
+                    "events": [(self.config.id2label[int(c)], float(scores[c])) for c in chosen],
+                    "distance_m": float(distance[i]),
+                    "azimuth_deg": float(azimuth[i]),
+                    "elevation_deg": float(elevation[i]),
+                    "direction": direction_words(azimuth[i], elevation[i]),
+                }
+            )
+        return predictions
+
+
+__all__ = [
+    "SpatialASTForSpatialAudioClassification",
+    "SpatialASTModel",
+    "SpatialASTPreTrainedModel",
+    "SpatialAudioClassifierOutput",
+]
