@@ -1,0 +1,219 @@
+"""Rule-based SpatialSoundQA answers from scene parameters, and parsers that turn answer strings back into structure.
+
+Answers depend only on the scene (class labels, azimuth/elevation/distance of each source) and on the parameters
+of the question (``form``, ``axis``, ``direction``, ``direction2``), never on the question's wording. The same
+functions serve the generator, the evaluation metrics and the tests' cross-checks.
+
+Rules where the paper is silent (our decisions, stated once here):
+- Class names are lower-cased and sorted alphabetically, joined by "; " (as in the authors' release).
+- Direction words come from :mod:`transformers_bat.labels` (octant words with its tie rules).
+- Source distances are quantised to the 0.5 m classes (0-10 m), written like "2.5m" / "2m".
+- Relative directions ("A is on the left of B") compare listener-frame POSITIONS (metres: right, up, front) of the
+  two sources; pairs closer than :data:`RELATIVE_MARGIN_M` on the asked axis are near-ties and get no answer.
+- "Closer" compares distances to the listener; differences under :data:`CLOSER_MARGIN_M` are near-ties.
+- The distance between two sources (MIXUP_NONBINARY_DISTANCE) is the straight line between their positions,
+  rounded to 0.5 m, not clipped to 10 m.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import labels as lb
+from . import question_types as qt
+
+RELATIVE_MARGIN_M = 0.5
+CLOSER_MARGIN_M = 0.5
+
+# axis name -> (component index in (right, up, front) positions, word for positive offsets, word for negative)
+AXES: dict[str, tuple[int, str, str]] = {
+    "lateral": (0, "right", "left"),
+    "vertical": (1, "above", "below"),
+    "frontal": (2, "front", "behind"),
+}
+WORD_AXIS: dict[str, str] = {word: axis for axis, (_, pos, neg) in AXES.items() for word in (pos, neg)}
+# Position of each axis in the (lateral, frontal, vertical) triple of labels.direction_words.
+_WORD_SLOT = {"lateral": 0, "frontal": 1, "vertical": 2}
+
+
+class NearTieError(ValueError):
+    """The scene is too close to a decision boundary for the question to have a fair answer."""
+
+
+def quantize_distance_m(distance_m) -> np.ndarray:
+    """Source distance as its 0.5 m class value in metres (0-10 m)."""
+    return lb.index_to_distance(lb.distance_to_index(distance_m))
+
+
+def format_metres(value_m: float) -> str:
+    """ "2.5m", "2m", "0.5m": the release's distance spelling (value already on the 0.5 m grid)."""
+    return f"{float(value_m):g}m"
+
+
+def distance_answer(distance_m: float) -> str:
+    """Distance of one source to the listener, quantised to 0.5 m classes."""
+    return format_metres(float(quantize_distance_m(distance_m)))
+
+
+def separation_m(azimuth1_deg, elevation1_deg, distance1_m, azimuth2_deg, elevation2_deg, distance2_m) -> np.ndarray:
+    """Straight-line distance in metres between two sources given in listener-frame spherical coordinates."""
+    p1 = position_m(azimuth1_deg, elevation1_deg, distance1_m)
+    p2 = position_m(azimuth2_deg, elevation2_deg, distance2_m)
+    return np.linalg.norm(p1 - p2, axis=-1)
+
+
+def separation_answer(separation: float) -> str:
+    """Distance between two sources rounded to 0.5 m (not clipped)."""
+    return format_metres(float(np.rint(separation / lb.DISTANCE_BIN_M) * lb.DISTANCE_BIN_M))
+
+
+def position_m(azimuth_deg, elevation_deg, distance_m) -> np.ndarray:
+    """Listener-frame position(s) (..., 3) in metres as (right, up, front)."""
+    return np.asarray(distance_m, dtype=np.float64)[..., None] * lb.unit_vector(azimuth_deg, elevation_deg)
+
+
+def classes_answer(class_names: Sequence[str]) -> str:
+    """Class names lower-cased, de-duplicated, alphabetical, joined by "; "."""
+    if not class_names:
+        raise ValueError("A detection answer needs at least one class name")
+    return "; ".join(sorted({name.lower() for name in class_names}))
+
+
+def doa_answer(azimuth_deg: float, elevation_deg: float, distance_m: float) -> str:
+    """ "left, front, below; 2.5m": octant words (lateral, frontal, vertical) then the quantised distance."""
+    return ", ".join(lb.direction_words(azimuth_deg, elevation_deg)) + "; " + distance_answer(distance_m)
+
+
+def axis_word(azimuth_deg: float, elevation_deg: float, axis: str) -> str:
+    """The octant word of one source on one axis ("left"/"right", "front"/"behind", "above"/"below")."""
+    return lb.direction_words(azimuth_deg, elevation_deg)[_WORD_SLOT[axis]]
+
+
+def relative_word(source1: Sequence[float], source2: Sequence[float], axis: str, margin_m: float = RELATIVE_MARGIN_M):
+    """Word saying where source 1 lies relative to source 2 on ``axis``; None for a near-tie.
+
+    ``source1`` / ``source2`` are (azimuth_deg, elevation_deg, distance_m).
+    """
+    index, positive, negative = AXES[axis]
+    offset = float(position_m(*source1)[index] - position_m(*source2)[index])
+    if abs(offset) < margin_m:
+        return None
+    return positive if offset > 0 else negative
+
+
+def yes_no(value: bool) -> str:
+    return "Yes" if value else "No"
+
+
+def derive_answer(record: Mapping) -> str:
+    """The answer of a record, from its scene parameters and question parameters alone.
+
+    Raises :class:`NearTieError` where the scene sits on a decision boundary (the generator never emits those).
+    """
+    question_type = qt.validate_question_type(record["question_type"])
+    s1 = (record["azimuth_deg"], record["elevation_deg"], record["distance_m"])
+    if question_type == qt.CLASSIFICATION:
+        return classes_answer(record["labels"])
+    if question_type in (qt.DOA, qt.MIXUP_SINGLE_DOA):
+        return doa_answer(*s1)
+    if question_type == qt.MIXUP_SINGLE_CLASSIFICATION:
+        return classes_answer(record["labels"])
+    s2 = (record["azimuth_deg2"], record["elevation_deg2"], record["distance_m2"])
+    if question_type == qt.MIXUP_DIRECTION:
+        form, direction = record["form"], record["direction"]
+        axis = WORD_AXIS[direction]
+        if form == "both":
+            return yes_no(axis_word(*s1[:2], axis) == direction and axis_word(*s2[:2], axis) == direction)
+        if form == "pair":
+            direction2 = record["direction2"]
+            return yes_no(
+                axis_word(*s1[:2], axis) == direction and axis_word(*s2[:2], WORD_AXIS[direction2]) == direction2
+            )
+        if form == "relative":
+            word = relative_word(s1, s2, axis)
+            if word is None:
+                raise NearTieError(f"Sources are within {RELATIVE_MARGIN_M} m of each other on the {axis} axis")
+            return yes_no(word == direction)
+        raise ValueError(f"Unknown MIXUP_DIRECTION form {form!r}; expected 'both', 'pair' or 'relative'")
+    if question_type == qt.MIXUP_DISTANCE_BOTH:
+        if abs(float(s1[2]) - float(s2[2])) < CLOSER_MARGIN_M:
+            raise NearTieError(f"Source distances differ by less than {CLOSER_MARGIN_M} m")
+        return yes_no(float(s1[2]) < float(s2[2]))
+    if question_type == qt.MIXUP_NONBINARY_DIRECTION:
+        word = relative_word(s1, s2, record["axis"])
+        if word is None:
+            raise NearTieError(f"Sources are within {RELATIVE_MARGIN_M} m of each other on the {record['axis']} axis")
+        return word
+    if question_type == qt.MIXUP_NONBINARY_DISTANCE:
+        return separation_answer(float(separation_m(*s1, *s2)))
+    # MIXUP_NONBINARY_SOURCE: the source on the asked side of source 2 is source 1.
+    if relative_word(s1, s2, WORD_AXIS[record["direction"]]) != record["direction"]:
+        raise ValueError(f"Source 1 is not on the {record['direction']} side of source 2: the question has no answer")
+    return classes_answer(record["labels"])
+
+
+# ---------------------------------------------------------------- parsing answers back into structure
+
+
+@dataclass(frozen=True)
+class DoaAnswer:
+    """A parsed direction + distance answer."""
+
+    lateral: str
+    frontal: str
+    vertical: str
+    distance_m: float
+
+    @property
+    def octant(self) -> int:
+        """Octant number with the numbering of :func:`transformers_bat.labels.octant_index`."""
+        return 4 * (self.lateral == "left") + 2 * (self.frontal == "behind") + (self.vertical == "below")
+
+
+_DISTANCE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:m|meters?|metres?)?\s*$", re.IGNORECASE)
+
+
+def parse_distance(text: str) -> float:
+    """ "2.5m" -> 2.5 (also accepts "2.5 m", "2.5 meters")."""
+    match = _DISTANCE_RE.match(text)
+    if not match:
+        raise ValueError(f"Not a distance answer: {text!r} (expected e.g. '2.5m')")
+    return float(match.group(1))
+
+
+def parse_doa(text: str) -> DoaAnswer:
+    """ "left, front, below; 2.5m" -> DoaAnswer("left", "front", "below", 2.5)."""
+    try:
+        words_part, distance_part = text.split(";")
+    except ValueError:
+        raise ValueError(f"Not a direction answer: {text!r} (expected e.g. 'left, front, below; 2.5m')") from None
+    words = [word.strip().lower() for word in words_part.split(",")]
+    expected = (lb.LATERAL_WORDS, lb.FRONTAL_WORDS, lb.VERTICAL_WORDS)
+    if len(words) != 3 or any(word not in allowed for word, allowed in zip(words, expected)):
+        raise ValueError(f"Not a direction answer: {text!r} (expected e.g. 'left, front, below; 2.5m')")
+    return DoaAnswer(*words, distance_m=parse_distance(distance_part))
+
+
+def parse_classes(text: str) -> list[str]:
+    """ "car; music" -> ["car", "music"] (class names may contain commas; the separator is ";")."""
+    return [name.strip().lower() for name in text.split(";") if name.strip()]
+
+
+def parse_yes_no(text: str) -> bool:
+    """ "Yes" -> True, "No" -> False (case and trailing punctuation ignored)."""
+    word = text.strip().strip(".!").lower()
+    if word not in ("yes", "no"):
+        raise ValueError(f"Not a yes/no answer: {text!r}")
+    return word == "yes"
+
+
+def parse_direction_word(text: str) -> str:
+    """One octant word ("left", "behind", ...)."""
+    word = text.strip().strip(".").lower()
+    if word not in WORD_AXIS:
+        raise ValueError(f"Not a direction word: {text!r}; expected one of {sorted(WORD_AXIS)}")
+    return word

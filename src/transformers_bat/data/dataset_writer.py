@@ -1,0 +1,379 @@
+"""Write a SpatialSoundQA dataset folder: parquet shards per (split, type), a card with YAML ``configs:``, resumable.
+
+Layout (``load_dataset(folder, "stage2")`` works on it, streaming too)::
+
+    folder/README.md                                   card; YAML configs stage1/2/3 with train/test splits
+    folder/generation.json                             settings + pool fingerprints (resume safety)
+    folder/data/<split>/<question_type>/<k>-of-<m>.parquet
+
+Every shard is a fixed slice of a deterministic plan, written to a temporary file and renamed, so an interrupted
+run resumes by skipping finished shards and the result equals an uninterrupted run. ``shard_index/num_shards``
+spread the shards over machines; ``num_proc`` over local processes.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import string
+from collections import Counter
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from . import question_types as qt
+from .qa_generation import (
+    DEFAULT_PLANE_MARGIN_DEG,
+    QUESTION_ID_STRIDE,
+    QuestionPlan,
+    _answer_code,
+    plan_question_type,
+    plan_rng,
+    plan_to_table,
+)
+from .records import COLUMNS
+from .scene_pool import ScenePool
+
+FORMAT_VERSION = 1
+DEFAULT_RECORDS_PER_SHARD = 25_000
+SPLITS = ("train", "test")
+
+
+def parse_per_type(spec: str | int | Mapping[str, int]) -> dict[str, int]:
+    """Counts per official question type from "N" (every type), or "A=1000,E=2500,MIXUP_DIRECTION=300".
+
+    A paper letter stands for all its types; E's count is divided evenly over the five E subtypes.
+    """
+    if isinstance(spec, Mapping):
+        items = [(str(k), int(v)) for k, v in spec.items()]
+    elif isinstance(spec, int) or str(spec).strip().isdigit():
+        return {t: int(spec) for t in qt.QUESTION_TYPES}
+    else:
+        items = []
+        for part in str(spec).split(","):
+            if "=" not in part:
+                raise ValueError(
+                    f"Bad --per-type entry {part!r}: expected TYPE=COUNT, e.g. 'A=1000,MIXUP_DIRECTION=50'"
+                )
+            key, value = part.split("=", 1)
+            items.append((key.strip(), int(value)))
+    counts = dict.fromkeys(qt.QUESTION_TYPES, 0)
+    for key, value in items:
+        if value < 0:
+            raise ValueError(f"Negative count for {key}: {value}")
+        if key in qt.PAPER_LETTER:
+            counts[key] = value
+        elif key in set(qt.PAPER_LETTER.values()):
+            members = [t for t in qt.QUESTION_TYPES if qt.PAPER_LETTER[t] == key]
+            for i, member in enumerate(members):
+                counts[member] = value // len(members) + (i < value % len(members))
+        else:
+            qt.validate_question_type(key, where="per-type counts")
+    return counts
+
+
+@dataclass
+class GenerationRequest:
+    """What to generate: counts per split and type, seed, shard size, plane margin."""
+
+    counts: dict[str, dict[str, int]]
+    seed: int = 0
+    records_per_shard: int = DEFAULT_RECORDS_PER_SHARD
+    plane_margin_deg: float = DEFAULT_PLANE_MARGIN_DEG
+
+    def to_json(self) -> dict:
+        return {
+            "format_version": FORMAT_VERSION,
+            "seed": self.seed,
+            "records_per_shard": self.records_per_shard,
+            "plane_margin_deg": self.plane_margin_deg,
+            "counts": self.counts,
+        }
+
+
+@dataclass
+class ShardTask:
+    split: str
+    question_type: str
+    index: int
+    num_files: int
+    start: int
+    stop: int
+
+    @property
+    def relative_path(self) -> str:
+        return f"data/{self.split}/{self.question_type}/{self.index:05d}-of-{self.num_files:05d}.parquet"
+
+
+@dataclass
+class GenerationReport:
+    """Counts of the planned dataset (all shards, whoever writes them) and what this run wrote."""
+
+    counts: dict[str, Counter] = field(default_factory=dict)
+    written: int = 0
+    skipped: int = 0
+    remaining: int = 0
+    complete: bool = False
+
+    def table(self) -> str:
+        """A plain-text summary: records per type, per octant / distance bin of source 1, answers of E types."""
+        lines = []
+        for split, counter in self.counts.items():
+            lines.append(f"== {split}: {counter['records']} records")
+            width = max(len(t) for t in qt.QUESTION_TYPES)
+            for question_type in qt.QUESTION_TYPES:
+                if counter[("type", question_type)]:
+                    lines.append(f"  {question_type:<{width}} {counter[('type', question_type)]:>9}")
+            octants = [counter[("octant", o)] for o in range(8)]
+            lines.append("  octant of source 1 (R=right/L=left, F=front/B=behind, A=above/b=below):")
+            names = ["RFA", "RFb", "RBA", "RBb", "LFA", "LFb", "LBA", "LBb"]
+            lines.append("    " + "  ".join(f"{n}:{c}" for n, c in zip(names, octants)))
+            bins = sorted(k[1] for k in counter if isinstance(k, tuple) and k[0] == "distance_bin")
+            lines.append("  distance bin of source 1 (metres:count):")
+            lines.append("    " + "  ".join(f"{b / 2:g}:{counter[('distance_bin', b)]}" for b in bins))
+            for question_type in sorted(qt.BINARY_TYPES):
+                yes, no = counter[("yes", question_type)], counter[("no", question_type)]
+                if yes + no:
+                    lines.append(f"  {question_type}: Yes {yes} / No {no}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- planning
+
+
+def build_plans(pools: Mapping[str, ScenePool], request: GenerationRequest) -> dict[tuple[str, str], QuestionPlan]:
+    """Every (split, type) plan of the request (deterministic, cheap)."""
+    plans = {}
+    for split, counts in request.counts.items():
+        if split not in pools:
+            raise ValueError(f"Counts given for split {split!r} but no scene pool for it")
+        for question_type, count in counts.items():
+            if count <= 0:
+                continue
+            plans[(split, question_type)] = plan_question_type(
+                pools[split],
+                question_type,
+                count,
+                plan_rng(request.seed, split, question_type),
+                plane_margin_deg=request.plane_margin_deg,
+                question_id_offset=qt.type_code(question_type) * QUESTION_ID_STRIDE,
+            )
+    return plans
+
+
+def shard_tasks(request: GenerationRequest) -> list[ShardTask]:
+    """All shards of a request, in a fixed global order."""
+    tasks = []
+    for split, counts in request.counts.items():
+        for question_type in qt.QUESTION_TYPES:
+            count = counts.get(question_type, 0)
+            if count <= 0:
+                continue
+            num_files = -(-count // request.records_per_shard)
+            for k in range(num_files):
+                start = k * request.records_per_shard
+                tasks.append(
+                    ShardTask(split, question_type, k, num_files, start, min(count, start + request.records_per_shard))
+                )
+    return tasks
+
+
+def summarize(pools: Mapping[str, ScenePool], plans: Mapping[tuple[str, str], QuestionPlan]) -> dict[str, Counter]:
+    counts: dict[str, Counter] = {}
+    for (split, question_type), plan in plans.items():
+        pool = pools[split]
+        counter = counts.setdefault(split, Counter())
+        counter["records"] += len(plan)
+        counter[("type", question_type)] += len(plan)
+        for o, c in enumerate(np.bincount(pool.octant[plan.rir1], minlength=8)):
+            counter[("octant", o)] += int(c)
+        for b, c in zip(*np.unique(pool.distance_bin[plan.rir1], return_counts=True)):
+            counter[("distance_bin", int(b))] += int(c)
+        if question_type in qt.BINARY_TYPES:
+            codes = _answer_code(pool, plan, np.arange(len(plan)), plan.rir1, plan.rir2)
+            counter[("yes", question_type)] += int((codes == 1).sum())
+            counter[("no", question_type)] += int((codes == 0).sum())
+    return counts
+
+
+# --------------------------------------------------------------------------------------------- writing
+
+_WORKER_POOLS: Mapping[str, ScenePool] = {}
+
+
+def _write_shard(split: str, plan: QuestionPlan, path: str) -> str:
+    table = plan_to_table(_WORKER_POOLS[split], plan)
+    temporary = f"{path}.tmp-{os.getpid()}"
+    pq.write_table(table, temporary, compression="zstd")
+    os.replace(temporary, path)
+    return path
+
+
+def _check_settings(output_dir: Path, settings: dict) -> None:
+    path = output_dir / "generation.json"
+    if path.exists():
+        previous = json.loads(path.read_text())
+        if previous != settings:
+            differing = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+            raise ValueError(
+                f"{output_dir} already holds a dataset generated with different settings ({', '.join(differing)}); "
+                "use a new output folder or the same settings to resume."
+            )
+    else:
+        _atomic_write_text(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def write_dataset(
+    output_dir: str | os.PathLike,
+    pools: Mapping[str, ScenePool],
+    request: GenerationRequest,
+    *,
+    num_proc: int = 1,
+    shard_index: int = 0,
+    num_shards: int = 1,
+    max_shards: int | None = None,
+    progress: bool = False,
+    card_template: str | os.PathLike | None = None,
+    log: Callable[[str], None] | None = None,
+) -> GenerationReport:
+    """Generate (or resume generating) a dataset folder; returns planned counts and what was written.
+
+    ``max_shards`` stops after writing that many shards (used to test interruption); the card is written once
+    every shard of the request exists.
+    """
+    if not 0 <= shard_index < num_shards:
+        raise ValueError(f"shard_index must be in [0, num_shards), got {shard_index} of {num_shards}")
+    if request.records_per_shard <= 0:
+        raise ValueError("records_per_shard must be positive")
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    settings = request.to_json() | {"pool_fingerprints": {s: p.fingerprint() for s, p in sorted(pools.items())}}
+    _check_settings(output_dir, settings)
+    plans = build_plans(pools, request)
+    report = GenerationReport(counts=summarize(pools, plans))
+
+    tasks = shard_tasks(request)
+    mine = [task for i, task in enumerate(tasks) if i % num_shards == shard_index]
+    todo = []
+    for task in mine:
+        path = output_dir / task.relative_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f"{path.name}.tmp-*"):
+            stale.unlink()  # left by an interrupted write of this shard
+        if path.exists():
+            report.skipped += 1
+        else:
+            todo.append(task)
+    if max_shards is not None:
+        todo = todo[:max_shards]
+
+    global _WORKER_POOLS
+    _WORKER_POOLS = pools
+    jobs = [
+        (t.split, plans[(t.split, t.question_type)].slice(t.start, t.stop), str(output_dir / t.relative_path))
+        for t in todo
+    ]
+    bar = _progress_bar(len(jobs), progress)
+    if num_proc > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=num_proc, mp_context=context) as executor:
+            for _ in executor.map(_write_shard, *zip(*jobs)):
+                report.written += 1
+                bar.update(1)
+    else:
+        for job in jobs:
+            _write_shard(*job)
+            report.written += 1
+            bar.update(1)
+    bar.close()
+
+    report.remaining = sum(not (output_dir / t.relative_path).exists() for t in tasks)
+    report.complete = report.remaining == 0
+    if report.complete:
+        write_card(output_dir, request, report, card_template)
+    elif log is not None:
+        log(f"{report.remaining} shard(s) still missing; the card is written when all exist.")
+    return report
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="shard", desc="SpatialSoundQA shards", disable=not enabled)
+
+
+# --------------------------------------------------------------------------------------------- the card
+
+
+def configs_yaml(request: GenerationRequest) -> str:
+    """The YAML ``configs:`` block: one config per stage, each with the splits that have data."""
+    lines = ["configs:"]
+    for stage in qt.STAGES:
+        splits = []
+        for split, counts in request.counts.items():
+            types = [t for t in qt.stage_types(stage) if counts.get(t, 0) > 0]
+            if types:
+                splits.append((split, types))
+        if not splits:
+            continue
+        lines.append(f"- config_name: {stage}")
+        if stage == "stage3":
+            lines.append("  default: true")
+        lines.append("  data_files:")
+        for split, types in splits:
+            lines.append(f"  - split: {split}")
+            lines.append("    path:")
+            lines.extend(f"    - data/{split}/{t}/*.parquet" for t in types)
+    return "\n".join(lines)
+
+
+DEFAULT_CARD_TEMPLATE = """\
+# SpatialSoundQA (generated with transformers-bat)
+
+Spatial-audio question answering in the format of BAT (Zheng et al., ICML 2024). Records hold ids of a sound clip
+and a binaural room impulse response per source, the question, the rule-based answer and the scene ground truth;
+audio is rendered when a record is read (`transformers_bat.data.SceneRenderer`).
+
+Configs are the paper's cumulative curriculum: `stage1` = A+B, `stage2` = A-D, `stage3` = A-E.
+Train and test use disjoint rooms and disjoint source clips.
+
+## Counts
+```
+$summary
+```
+
+## Columns
+$columns
+
+## Generation
+```
+$settings
+```
+"""
+
+
+def write_card(output_dir: Path, request: GenerationRequest, report: GenerationReport, template=None) -> Path:
+    """README.md = YAML header (configs) + the template filled with counts, columns and settings."""
+    body = Path(template).read_text() if template is not None else DEFAULT_CARD_TEMPLATE
+    columns = "\n".join(f"- `{name}` ({dtype}): {meaning}" for name, (dtype, meaning) in COLUMNS.items())
+    text = string.Template(body).safe_substitute(
+        summary=report.table(),
+        columns=columns,
+        settings=json.dumps(request.to_json(), indent=2, sort_keys=True),
+    )
+    header = "---\n" + "task_categories:\n- audio-classification\n- question-answering\n" + configs_yaml(request)
+    path = output_dir / "README.md"
+    _atomic_write_text(path, header + "\n---\n\n" + text)
+    return path
