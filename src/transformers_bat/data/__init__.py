@@ -1,0 +1,51 @@
+"""SpatialSoundQA: balanced question-answer generation, parquet datasets, rendering on read, the authors' release.
+
+Typical use::
+
+    from transformers_bat.data import ScenePool, split_scene_pool, GenerationRequest, parse_per_type, write_dataset
+    pools = split_scene_pool(ScenePool.from_sources(bank, catalogue), test_fraction=0.2, seed=0)
+    write_dataset("ssqa", pools, GenerationRequest({"train": parse_per_type(1000), "test": parse_per_type(100)}))
+    ds = datasets.load_dataset("ssqa", "stage3")["train"].with_transform(SceneRenderer(bank, catalogue))
+"""
+
+from .answers import DoaAnswer, NearTieError, derive_answer, parse_classes, parse_distance, parse_doa, parse_yes_no
+from .authors_release import AuthorsRelease, from_authors_records, read_qa_json, write_qa_json
+from .dataset_writer import GenerationReport, GenerationRequest, parse_per_type, write_dataset
+from .qa_generation import QuestionPlan, plan_question_type, plan_rng, plan_to_table
+from .question_types import QUESTION_TYPES, STAGES, stage_types
+from .records import AUTHORS_FIELDS, COLUMNS, features
+from .rendering import MissingAssetError, SceneRenderer, check_assets
+from .scene_pool import ScenePool, split_scene_pool
+
+__all__ = [
+    "AUTHORS_FIELDS",
+    "COLUMNS",
+    "QUESTION_TYPES",
+    "STAGES",
+    "AuthorsRelease",
+    "DoaAnswer",
+    "GenerationReport",
+    "GenerationRequest",
+    "MissingAssetError",
+    "NearTieError",
+    "QuestionPlan",
+    "SceneRenderer",
+    "ScenePool",
+    "check_assets",
+    "derive_answer",
+    "features",
+    "from_authors_records",
+    "parse_classes",
+    "parse_distance",
+    "parse_doa",
+    "parse_per_type",
+    "parse_yes_no",
+    "plan_question_type",
+    "plan_rng",
+    "plan_to_table",
+    "read_qa_json",
+    "split_scene_pool",
+    "stage_types",
+    "write_dataset",
+    "write_qa_json",
+]

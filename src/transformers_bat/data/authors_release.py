@@ -1,0 +1,210 @@
+"""The authors' SpatialSoundQA release: ``{"data": [...]}`` JSON import/export and a reader of its folders.
+
+The release ships QA files only (``closed-end/``), RIRs (``mp3d_reverb/``) and AudioSet clips separately. The
+reader joins them: each QA record gets our columns (scene ground truth from the RIR index and clip labels) and
+can be rendered by the same :class:`~transformers_bat.data.rendering.SceneRenderer` as generated data.
+Files we write in their format load in their code, and theirs in ours, with their eight fields unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from . import question_types as qt
+from .records import AUTHORS_FIELDS, COLUMNS, authors_view, empty_record
+from .rendering import SceneRenderer, check_assets
+
+# stage -> (folder under closed-end/, {split: [file names]})
+RELEASE_FILES: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
+    "stage1": (
+        "stage1-clsdoa",
+        {"train": ("train.json",), "test": ("eval-stage1-classification.json", "eval-stage1-doa.json")},
+    ),
+    "stage2": (
+        "stage2-single",
+        {"train": ("train.json",), "test": ("eval-stage2-classification.json", "eval-stage2-doa.json")},
+    ),
+    "stage3": (
+        "stage3-mixup",
+        {
+            "train": ("train.json",),
+            "test": ("eval-stage3-direction.json", "eval-stage3-distance.json", "eval-stage3-nonbinary.json"),
+        },
+    ),
+}
+# Our split name -> the split name of the release's RIR index (``{split}_reverberation.json``).
+REVERB_SPLIT = {"train": "train", "test": "eval"}
+
+
+# ---------------------------------------------------------------------------------------------- JSON files
+
+
+def read_qa_json(path: str | os.PathLike) -> list[dict]:
+    """Records of one QA file of the authors' format, validated (fields present, known question types)."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"SpatialSoundQA file not found: {path}") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise ValueError(f"{path}: expected one JSON object {{'data': [record, ...]}} (the authors' format)")
+    records = payload["data"]
+    for index, record in enumerate(records):
+        where = f"{path}, record {index}"
+        if not isinstance(record, dict):
+            raise ValueError(f"{where}: expected an object, got {type(record).__name__}")
+        missing = [name for name in AUTHORS_FIELDS if name not in record]
+        if missing:
+            raise ValueError(f"{where}: missing field(s) {missing}")
+        qt.validate_question_type(record["question_type"], where=where)
+        two = record["audio_id2"] is not None
+        if two != (record["reverb_id2"] is not None):
+            raise ValueError(f"{where}: audio_id2 and reverb_id2 must be both null or both set")
+        if two != (qt.num_sources(record["question_type"]) == 2):
+            raise ValueError(
+                f"{where}: {record['question_type']} needs {qt.num_sources(record['question_type'])} source(s)"
+            )
+    return records
+
+
+def write_qa_json(records: Iterable[Mapping], path: str | os.PathLike) -> Path:
+    """Write records (ours or theirs) as the authors' ``{"data": [...]}`` with their eight fields only."""
+    path = Path(path)
+    data = []
+    for record in records:
+        view = authors_view(record)
+        qt.validate_question_type(view["question_type"])
+        view["question_id"] = int(view["question_id"])
+        data.append(view)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps({"data": data}, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def from_authors_records(records: Iterable[Mapping], rir_bank=None, catalogue=None) -> list[dict]:
+    """Authors' records -> our record schema. Scene columns are filled from ``rir_bank`` / ``catalogue`` when given.
+
+    Question parameters (form, axis, asked words, paraphrase index) are not in the release and stay null.
+    """
+    out = []
+    for record in records:
+        ours = empty_record()
+        ours.update(authors_view(record))
+        if rir_bank is not None:
+            for suffix in ("", "2"):
+                reverb_id = ours[f"reverb_id{suffix}"]
+                if reverb_id is None:
+                    continue
+                info = rir_bank.info(reverb_id)
+                ours[f"azimuth_deg{suffix}"] = float(info.azimuth_deg)
+                ours[f"elevation_deg{suffix}"] = float(info.elevation_deg)
+                ours[f"distance_m{suffix}"] = float(info.distance_m)
+                if not suffix:
+                    ours["room_id"] = str(info.room_id)
+        if catalogue is not None:
+            ours["labels"] = list(catalogue.labels(ours["audio_id"]))
+            if ours["audio_id2"] is not None:
+                ours["labels2"] = list(catalogue.labels(ours["audio_id2"]))
+        out.append(ours)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- folders
+
+
+class AuthorsRelease:
+    """Local copies of the release: ``closed-end/`` (QA JSON), ``mp3d_reverb/`` (RIRs), AudioSet (clips).
+
+    ``audioset`` is an AudioSet root folder (opened with the simulator's ``AudioSetCatalogue``) or a catalogue
+    object. Only the QA folder is needed to read questions; scene parameters and audio need the other two.
+    """
+
+    def __init__(self, closed_end_dir, reverb_dir=None, audioset=None):
+        self.closed_end_dir = Path(closed_end_dir)
+        if not self.closed_end_dir.is_dir():
+            raise FileNotFoundError(
+                f"SpatialSoundQA QA folder not found: {self.closed_end_dir} (expected the release's closed-end/ "
+                "with stage1-clsdoa/, stage2-single/, stage3-mixup/)"
+            )
+        self.reverb_dir = None if reverb_dir is None else Path(reverb_dir)
+        self._audioset = audioset
+        self._catalogue = None if isinstance(audioset, (str, os.PathLike, type(None))) else audioset
+        self._banks: dict[str, object] = {}
+
+    def qa_files(self, stage: str, split: str) -> list[Path]:
+        """The QA files of a stage and split; FileNotFoundError lists every missing file."""
+        qt.stage_types(stage)
+        folder, files = RELEASE_FILES[stage]
+        if split not in files:
+            raise ValueError(f"Unknown split {split!r}; the release has {sorted(files)}")
+        paths = [self.closed_end_dir / folder / name for name in files[split]]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise FileNotFoundError(
+                f"SpatialSoundQA {stage} {split}: missing {missing} (looked in {self.closed_end_dir})"
+            )
+        return paths
+
+    def rir_bank(self, split: str):
+        """The RIR bank of a split (``mp3d_reverb`` with ``{train,eval}_reverberation.json``)."""
+        if self.reverb_dir is None:
+            raise FileNotFoundError(
+                "No RIR folder given: pass reverb_dir= (the release's mp3d_reverb/ with binaural/ and "
+                f"{REVERB_SPLIT.get(split, split)}_reverberation.json) to get scene parameters and audio"
+            )
+        if split not in self._banks:
+            from ..simulation import RIRBank
+
+            reverb_split = REVERB_SPLIT.get(split, split)
+            index = self.reverb_dir / f"{reverb_split}_reverberation.json"
+            if not index.is_file():
+                raise FileNotFoundError(f"RIR index for split {split!r} not found: {index}")
+            self._banks[split] = RIRBank.open(self.reverb_dir, split=reverb_split)
+        return self._banks[split]
+
+    def catalogue(self):
+        """The AudioSet catalogue of the clips."""
+        if self._catalogue is None:
+            if self._audioset is None:
+                raise FileNotFoundError(
+                    "No AudioSet folder given: pass audioset= (the folder holding eval/, balanced_train/ ... and "
+                    "metadata/) to get class labels and audio"
+                )
+            root = Path(self._audioset)
+            if not root.is_dir():
+                raise FileNotFoundError(f"AudioSet folder not found: {root}")
+            from ..simulation import AudioSetCatalogue
+
+            self._catalogue = AudioSetCatalogue(root)
+        return self._catalogue
+
+    def records(self, stage: str, split: str, with_scene: bool = True, check: bool = True) -> list[dict]:
+        """Our records for a stage and split (scene columns filled when ``with_scene``)."""
+        raw = [record for path in self.qa_files(stage, split) for record in read_qa_json(path)]
+        if not with_scene:
+            return from_authors_records(raw)
+        bank, catalogue = self.rir_bank(split), self.catalogue()
+        if check:
+            check_assets(raw, bank, catalogue, where=f"SpatialSoundQA {stage} {split} ({self.closed_end_dir})")
+        return from_authors_records(raw, bank, catalogue)
+
+    def load(self, stage: str, split: str, with_scene: bool = True, check: bool = True):
+        """A ``datasets.Dataset`` with the same features as generated SpatialSoundQA."""
+        import datasets
+
+        from .records import features
+
+        rows = self.records(stage, split, with_scene=with_scene, check=check)
+        columns = {name: [row[name] for row in rows] for name in COLUMNS}
+        return datasets.Dataset.from_dict(columns, features=features())
+
+    def renderer(self, split: str, **kwargs) -> SceneRenderer:
+        """A renderer over this release's RIRs and clips (same rendering as generated data)."""
+        return SceneRenderer(self.rir_bank(split), self.catalogue(), **kwargs)

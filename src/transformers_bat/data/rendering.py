@@ -1,0 +1,173 @@
+"""Rendering on read: a SpatialSoundQA record becomes a binaural 10 s waveform (and optionally model features).
+
+Rendering is a pure function of the record: the clip and RIR ids it names are loaded and spatialised with the
+simulator's ``render_scene`` (mono -> 32 kHz, -14 dBFS, full convolution, 10 s, two sources averaged), with no
+random choice anywhere, so the same record always gives the same audio. Use it as a ``datasets`` transform
+(``ds.with_transform(renderer)``) or as a DataLoader ``collate_fn`` (``renderer.collate``): both run inside the
+DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+NUM_SAMPLES = 320_000
+SAMPLE_RATE = 32_000
+
+
+class MissingAssetError(LookupError):
+    """A record names a clip or an RIR that the catalogue / RIR bank does not have."""
+
+
+def _default_render_fn(clips, rirs, num_samples):
+    from ..simulation.spatialize import render_scene
+
+    return render_scene(clips, rirs, num_samples=num_samples)
+
+
+class SceneRenderer:
+    """Callable transform that adds ``waveform`` (2, T) float32 (and ``input_features``) to records.
+
+    Parameters
+    ----------
+    rir_bank : an RIR bank (``load(reverb_id) -> (2, L)``) or the path of one (opened lazily in each process)
+    catalogue : a sound catalogue (``load(clip_id) -> (audio, sample_rate)``)
+    num_samples : output length (320,000 = 10 s at 32 kHz)
+    features : optional; a feature extractor (called as ``fe(waveforms, sampling_rate=32000,
+        return_tensors="np")["input_features"]``) or any callable ``list[(2, T)] -> array (B, ...)``
+    render_fn : ``(clips, rirs, num_samples) -> (2, T)``; defaults to the simulator's ``render_scene``
+    """
+
+    def __init__(
+        self,
+        rir_bank,
+        catalogue,
+        num_samples: int = NUM_SAMPLES,
+        features: Callable | None = None,
+        render_fn: Callable | None = None,
+        bank_split: str = "train",
+    ):
+        self._bank = None if isinstance(rir_bank, (str, os.PathLike)) else rir_bank
+        self._bank_path = Path(rir_bank) if isinstance(rir_bank, (str, os.PathLike)) else None
+        self._bank_split = bank_split
+        self.catalogue = catalogue
+        self.num_samples = int(num_samples)
+        self.features = features
+        self.render_fn = render_fn or _default_render_fn
+
+    @property
+    def rir_bank(self):
+        if self._bank is None:
+            from ..simulation import RIRBank
+
+            self._bank = RIRBank.open(self._bank_path, split=self._bank_split)
+        return self._bank
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        if self._bank_path is not None:
+            state["_bank"] = None  # re-opened in the worker instead of pickling memory maps
+        return state
+
+    # ------------------------------------------------------------------ one record
+    def _load_clip(self, record: Mapping, key: str):
+        clip_id = record[key]
+        try:
+            return self.catalogue.load(clip_id)
+        except (KeyError, FileNotFoundError, OSError) as error:
+            raise MissingAssetError(
+                f"record {record.get('question_id')}: {key}={clip_id!r} cannot be loaded from {self.catalogue!r}: "
+                f"{error}"
+            ) from error
+
+    def _load_rir(self, record: Mapping, key: str) -> np.ndarray:
+        reverb_id = record[key]
+        try:
+            return self.rir_bank.load(reverb_id)
+        except (KeyError, FileNotFoundError, OSError) as error:
+            raise MissingAssetError(
+                f"record {record.get('question_id')}: {key}={reverb_id!r} cannot be loaded from {self.rir_bank!r}: "
+                f"{error}"
+            ) from error
+
+    def render(self, record: Mapping) -> np.ndarray:
+        """(2, num_samples) float32 binaural waveform of one record (one or two sources)."""
+        clips = [self._load_clip(record, "audio_id")]
+        rirs = [self._load_rir(record, "reverb_id")]
+        if record.get("audio_id2") is not None:
+            clips.append(self._load_clip(record, "audio_id2"))
+            rirs.append(self._load_rir(record, "reverb_id2"))
+        waveform = np.asarray(self.render_fn(clips, rirs, self.num_samples), dtype=np.float32)
+        if waveform.shape != (2, self.num_samples):
+            raise ValueError(f"render_fn returned shape {waveform.shape}, expected (2, {self.num_samples})")
+        return waveform
+
+    def featurize(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        """Model features of a list of (2, T) waveforms with the configured feature step."""
+        if self.features is None:
+            raise ValueError("No feature step configured (pass features=... to SceneRenderer)")
+        if hasattr(self.features, "model_input_names"):
+            return np.asarray(
+                self.features(list(waveforms), sampling_rate=SAMPLE_RATE, return_tensors="np")["input_features"]
+            )
+        return np.asarray(self.features(list(waveforms)))
+
+    # ------------------------------------------------------------------ datasets transform
+    def __call__(self, batch: Mapping[str, list]) -> dict[str, list]:
+        """``Dataset.with_transform`` hook: a batch (dict of lists) gains ``waveform`` (and ``input_features``)."""
+        columns = dict(batch)
+        size = len(next(iter(columns.values())))
+        records = [{key: values[i] for key, values in columns.items()} for i in range(size)]
+        waveforms = [self.render(record) for record in records]
+        columns["waveform"] = waveforms
+        if self.features is not None:
+            columns["input_features"] = list(self.featurize(waveforms))
+        return columns
+
+    # ------------------------------------------------------------------ DataLoader collator
+    def collate(
+        self, records: Iterable[Mapping], keep: Sequence[str] = ("question_id", "question_type", "question", "answer")
+    ):
+        """``collate_fn`` for a DataLoader over raw records: renders in the worker, returns torch tensors.
+
+        Returns ``{"waveforms": (B, 2, T)}`` (+ ``"input_features"``) and the ``keep`` columns as lists.
+        """
+        import torch
+
+        records = list(records)
+        waveforms = [self.render(record) for record in records]
+        batch = {"waveforms": torch.from_numpy(np.stack(waveforms))}
+        if self.features is not None:
+            batch["input_features"] = torch.as_tensor(self.featurize(waveforms))
+        for key in keep:
+            batch[key] = [record.get(key) for record in records]
+        return batch
+
+
+def check_assets(records: Iterable[Mapping], rir_bank, catalogue, where: str = "") -> None:
+    """Raise :class:`MissingAssetError` naming every clip / RIR id that ``records`` use but the sources lack."""
+    known_rirs = set(rir_bank.ids)
+    known_clips = set(catalogue.ids)
+    missing_rirs: dict[str, int] = {}
+    missing_clips: dict[str, int] = {}
+    for record in records:
+        for key in ("reverb_id", "reverb_id2"):
+            value = record.get(key)
+            if value is not None and value not in known_rirs:
+                missing_rirs[value] = missing_rirs.get(value, 0) + 1
+        for key in ("audio_id", "audio_id2"):
+            value = record.get(key)
+            if value is not None and value not in known_clips:
+                missing_clips[value] = missing_clips.get(value, 0) + 1
+    problems = []
+    if missing_rirs:
+        problems.append(f"{len(missing_rirs)} RIR id(s) not in {rir_bank!r}, e.g. {sorted(missing_rirs)[:5]}")
+    if missing_clips:
+        problems.append(f"{len(missing_clips)} audio id(s) not in {catalogue!r}, e.g. {sorted(missing_clips)[:5]}")
+    if problems:
+        prefix = f"{where}: " if where else ""
+        raise MissingAssetError(prefix + "records point at missing audio/RIRs: " + "; ".join(problems))
