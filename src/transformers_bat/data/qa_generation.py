@@ -276,16 +276,15 @@ def _plan_pairs(rng, pool: ScenePool, cells: _Cells, plan: QuestionPlan) -> None
     if question_type in (qt.MIXUP_SINGLE_CLASSIFICATION, qt.MIXUP_SINGLE_DOA):
         target_cell = _assign_cells(rng, cells, n, question_type)
     elif question_type == qt.MIXUP_DIRECTION:
-        plan.form = _balanced(rng, n, 3)
-        plan.axis = _balanced(rng, n, 3)
+        combination = _balanced(rng, n, 3 * 3 * 2)  # form x axis x answer, jointly even
+        plan.form, plan.axis, want = combination // 6, (combination // 2) % 3, combination % 2
         plan.word1 = 2 * plan.axis + rng.integers(0, 2, n)
         plan.word2 = np.where(plan.form == 1, 2 * plan.axis + rng.integers(0, 2, n), -1)
-        want = _balanced(rng, n, 2)
     elif question_type == qt.MIXUP_DISTANCE_BOTH:
         want = _balanced(rng, n, 2)
     elif question_type == qt.MIXUP_NONBINARY_DIRECTION:
-        plan.axis = _balanced(rng, n, 3)
-        want = 2 * plan.axis + _balanced(rng, n, 2)
+        want = _balanced(rng, n, 6)  # answer word codes, axis = word // 2
+        plan.axis = want // 2
     elif question_type == qt.MIXUP_NONBINARY_SOURCE:
         plan.word1 = _balanced(rng, n, 6)
         plan.axis = plan.word1 // 2

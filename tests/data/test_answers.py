@@ -1,0 +1,48 @@
+import pytest
+
+from transformers_bat.data import answers
+
+
+def test_formats_match_the_release():
+    assert answers.classes_answer(["Vehicle", "Car", "Accelerating, revving, vroom"]) == (
+        "accelerating, revving, vroom; car; vehicle"
+    )
+    assert answers.doa_answer(135.0, -20.0, 2.6) == "left, front, below; 2.5m"
+    assert answers.doa_answer(300.0, 30.0, 3.0) == "right, behind, above; 3m"
+    assert answers.separation_answer(12.3) == "12.5m"  # not clipped at 10 m
+
+
+def test_parsers_invert_the_formats():
+    parsed = answers.parse_doa("left, behind, below; 2.5m")
+    assert parsed == answers.DoaAnswer("left", "behind", "below", 2.5)
+    assert parsed.octant == 7
+    assert answers.parse_classes("heart sounds, heartbeat; music") == ["heart sounds, heartbeat", "music"]
+    assert answers.parse_distance("10m") == 10.0
+    assert answers.parse_yes_no("Yes") is True and answers.parse_yes_no("no.") is False
+    assert answers.parse_direction_word("Behind") == "behind"
+
+
+@pytest.mark.parametrize(
+    "text", ["left, front; 2m", "up, front, below; 2m", "left, front, below", "left front below 2m"]
+)
+def test_malformed_direction_answers_are_rejected(text):
+    with pytest.raises(ValueError, match="Not a direction answer"):
+        answers.parse_doa(text)
+
+
+def test_near_ties_are_refused():
+    record = {
+        "question_type": "MIXUP_DISTANCE_BOTH",
+        "azimuth_deg": 45.0,
+        "elevation_deg": 20.0,
+        "distance_m": 3.0,
+        "azimuth_deg2": 225.0,
+        "elevation_deg2": -20.0,
+        "distance_m2": 3.2,
+    }
+    with pytest.raises(answers.NearTieError, match="less than 0.5 m"):
+        answers.derive_answer(record)
+    record |= {"question_type": "MIXUP_NONBINARY_DIRECTION", "axis": "vertical", "elevation_deg2": 20.0}
+    record["azimuth_deg2"] = 135.0
+    with pytest.raises(answers.NearTieError, match="vertical"):
+        answers.derive_answer(record)

@@ -1,0 +1,106 @@
+import filecmp
+import json
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+
+from transformers_bat.data import GenerationRequest, parse_per_type, write_dataset
+from transformers_bat.data import question_types as qt
+from transformers_bat.data.dataset_writer import shard_tasks
+
+
+def read_all(folder):
+    """Every shard's rows keyed by relative path."""
+    return {p.relative_to(folder).as_posix(): pq.read_table(p).to_pylist() for p in sorted(folder.rglob("*.parquet"))}
+
+
+def test_parse_per_type():
+    assert parse_per_type("7") == dict.fromkeys(qt.QUESTION_TYPES, 7)
+    counts = parse_per_type("A=10,E=12,MIXUP_DIRECTION=5")
+    assert counts["CLASSIFICATION"] == 10 and counts["DOA"] == 0
+    assert (
+        counts["MIXUP_DIRECTION"] == 5 and counts["MIXUP_DISTANCE_BOTH"] == 3 and counts["MIXUP_NONBINARY_SOURCE"] == 2
+    )
+    with pytest.raises(ValueError, match="Unknown SpatialSoundQA question_type 'MIXUP_LOUD'"):
+        parse_per_type("MIXUP_LOUD=3")
+    with pytest.raises(ValueError, match="expected TYPE=COUNT"):
+        parse_per_type("A:3")
+
+
+@pytest.mark.parametrize("stage", qt.STAGES)
+def test_load_dataset_round_trip_per_config(dataset_dir, stage):
+    loaded = datasets.load_dataset(str(dataset_dir), stage)
+    assert set(loaded) == {"train", "test"}
+    types = set(qt.stage_types(stage))
+    assert set(loaded["train"]["question_type"]) == types
+    assert loaded["train"].num_rows == 240 * len(types) and loaded["test"].num_rows == 40 * len(types)
+    assert loaded["train"].features["labels"] == datasets.List(datasets.Value("string"))
+    streamed = datasets.load_dataset(str(dataset_dir), stage, split="test", streaming=True)
+    assert sum(1 for _ in streamed) == 40 * len(types)
+
+
+def test_default_config_is_stage3_and_card_lists_counts(dataset_dir):
+    assert datasets.load_dataset(str(dataset_dir), split="test").num_rows == 40 * 9
+    card = (dataset_dir / "README.md").read_text()
+    assert "config_name: stage1" in card and "MIXUP_NONBINARY_SOURCE" in card and "octant of source 1" in card
+
+
+def test_train_and_test_are_disjoint(dataset_dir):
+    loaded = datasets.load_dataset(str(dataset_dir), "stage3")
+
+    def ids(split, column):
+        return {v for v in loaded[split][column] if v is not None}
+
+    for a, b in (("audio_id", "audio_id2"), ("reverb_id", "reverb_id2")):
+        assert not (ids("train", a) | ids("train", b)) & (ids("test", a) | ids("test", b))
+    assert not set(loaded["train"]["room_id"]) & set(loaded["test"]["room_id"])
+    assert len(set(loaded["train"]["question_id"])) == loaded["train"].num_rows
+
+
+def test_same_seed_gives_identical_files(tmp_path, pools, request_small, dataset_dir):
+    write_dataset(tmp_path, pools, request_small)
+    files = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.parquet"))
+    assert files == sorted(p.relative_to(dataset_dir) for p in dataset_dir.rglob("*.parquet"))
+    for relative in files:
+        assert filecmp.cmp(tmp_path / relative, dataset_dir / relative, shallow=False), relative
+
+
+def test_other_seed_differs(tmp_path, pools, request_small, dataset_dir):
+    other = GenerationRequest(counts=request_small.counts, seed=12, records_per_shard=request_small.records_per_shard)
+    write_dataset(tmp_path, pools, other)
+    assert read_all(tmp_path) != read_all(dataset_dir)
+
+
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, pools, request_small, dataset_dir):
+    first = write_dataset(tmp_path, pools, request_small, max_shards=5)
+    assert first.written == 5 and not first.complete and not (tmp_path / "README.md").exists()
+    # a crash in the middle of a write leaves a temporary file behind
+    shard = tmp_path / shard_tasks(request_small)[7].relative_path
+    shard.parent.mkdir(parents=True, exist_ok=True)
+    shard.with_name(shard.name + ".tmp-99999").write_bytes(b"half a parquet file")
+    second = write_dataset(tmp_path, pools, request_small)
+    assert second.skipped == 5 and second.complete
+    assert not list(tmp_path.rglob("*.tmp-*"))
+    assert read_all(tmp_path) == read_all(dataset_dir)
+    assert (tmp_path / "README.md").read_text() == (dataset_dir / "README.md").read_text()
+
+
+def test_machines_sharing_the_work_and_processes_give_the_same_files(tmp_path, pools, request_small, dataset_dir):
+    for index in range(3):
+        write_dataset(tmp_path, pools, request_small, shard_index=index, num_shards=3, num_proc=2 if index else 1)
+    assert read_all(tmp_path) == read_all(dataset_dir)
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, pools, request_small):
+    write_dataset(tmp_path, pools, request_small, max_shards=1)
+    other = GenerationRequest(counts=request_small.counts, seed=99, records_per_shard=request_small.records_per_shard)
+    with pytest.raises(ValueError, match=r"different settings \(seed\)"):
+        write_dataset(tmp_path, pools, other)
+    settings = json.loads((tmp_path / "generation.json").read_text())
+    assert settings["seed"] == 11 and set(settings["pool_fingerprints"]) == {"train", "test"}
+
+
+def test_bad_sharding_arguments(tmp_path, pools, request_small):
+    with pytest.raises(ValueError, match="shard_index must be in"):
+        write_dataset(tmp_path, pools, request_small, shard_index=2, num_shards=2)
