@@ -4,6 +4,7 @@ Importing the package registers every model, feature extractor, processor and pi
 Auto* classes, so ``AutoModel.from_pretrained(dir)`` works on our checkpoints after ``import transformers_bat``.
 """
 
+from .models.bat import BatConfig, BatForConditionalGeneration, BatProcessor
 from .models.spatial_ast import (
     SpatialASTConfig,
     SpatialASTFeatureExtractor,
@@ -18,6 +19,9 @@ register_all()
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatConfig",
+    "BatForConditionalGeneration",
+    "BatProcessor",
     "SpatialASTConfig",
     "SpatialASTFeatureExtractor",
     "SpatialASTForSpatialAudioClassification",

@@ -29,5 +29,31 @@ def register_spatial_ast() -> None:
     AutoFeatureExtractor.register(SpatialASTConfig, SpatialASTFeatureExtractor, exist_ok=True)
 
 
+def register_bat() -> None:
+    """BAT under AutoConfig / AutoModelForMultimodalLM / AutoProcessor and the "spatial-audio-qa" pipeline.
+
+    Not under AutoModelForCausalLM: BAT needs `input_features` with its placeholder tokens, so text-only causal-LM
+    consumers (text-generation pipeline, LM harnesses) would fail or answer without audio; Voxtral and
+    Granite-Speech are not registered there either.
+    """
+    from transformers import AutoModelForMultimodalLM, AutoProcessor
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    from .models.bat import BatConfig, BatForConditionalGeneration, BatProcessor
+    from .pipelines import SpatialAudioQAPipeline
+
+    AutoConfig.register(BatConfig.model_type, BatConfig, exist_ok=True)
+    AutoModelForMultimodalLM.register(BatConfig, BatForConditionalGeneration, exist_ok=True)
+    AutoProcessor.register(BatConfig, BatProcessor, exist_ok=True)
+    if "spatial-audio-qa" not in PIPELINE_REGISTRY.supported_tasks:
+        PIPELINE_REGISTRY.register_pipeline(
+            "spatial-audio-qa",
+            pipeline_class=SpatialAudioQAPipeline,
+            pt_model=AutoModelForMultimodalLM,
+            type="multimodal",
+        )
+
+
 def register_all() -> None:
     register_spatial_ast()
+    register_bat()

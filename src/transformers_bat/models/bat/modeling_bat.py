@@ -1,0 +1,469 @@
+"""BAT: a causal language model that answers questions about binaural audio.
+
+Spatial-AST (frozen) encodes a clip into 3 + 512 tokens; a BLIP-2 Q-Former with learnable queries reads them into
+`num_query_tokens` vectors, which a linear layer + LayerNorm map to the LM width. These audio embeddings replace
+the audio placeholder tokens of `input_ids` (placed before BOS by [`BatProcessor`]), as Voxtral / Granite-Speech
+merge audio with `masked_scatter`. Unlike those two, the language model is kept whole (`AutoModelForCausalLM`, as
+in BLIP-2): any decoder LM that transformers loads works unchanged, with its own head and weight tying, and
+checkpoints and LoRA weights of the LM map onto `language_model.*` by a plain prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from transformers import AutoModelForCausalLM, Blip2QFormerModel, GenerationConfig, GenerationMixin, PreTrainedModel
+from transformers import initialization as init
+from transformers.cache_utils import Cache
+from transformers.modeling_outputs import BaseModelOutputWithPooling
+from transformers.utils import ModelOutput
+
+from .configuration_bat import PIPELINE_TASK, BatConfig
+
+try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
+    from .modeling_spatial_ast import SpatialASTModel
+except ImportError:
+    from transformers_bat.models.spatial_ast.modeling_spatial_ast import SpatialASTModel
+
+
+@dataclass
+class BatCausalLMOutputWithPast(ModelOutput):
+    """Outputs of [`BatForConditionalGeneration`].
+
+    Args:
+        loss (`torch.FloatTensor` of shape `(1,)`, *optional*): next-token loss on the labelled (answer) tokens.
+        logits (`torch.FloatTensor` of shape `(batch_size, sequence_length, vocab_size)`): LM logits.
+        past_key_values (`Cache`, *optional*): the LM's key/value cache.
+        hidden_states, attentions (`tuple(torch.FloatTensor)`, *optional*): of the language model.
+        audio_hidden_states (`torch.FloatTensor` of shape `(num_clips, num_query_tokens, lm_hidden)`, *optional*):
+            the projected audio embeddings merged into the input (only on steps that encoded audio).
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    past_key_values: Cache | None = None
+    hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_hidden_states: torch.FloatTensor | None = None
+
+
+class BatMultiModalProjector(nn.Module):
+    """Learnable queries read the encoder tokens through a BLIP-2 Q-Former, then Linear + LayerNorm to the LM width.
+
+    The attribute names (`query`, `qformer`, `linear`, `norm`) match the released `encoder_projector.*` weights, so
+    the converter maps them by prefix.
+    """
+
+    def __init__(self, config: BatConfig):
+        super().__init__()
+        qformer_config = config.projector_config
+        self.query = nn.Parameter(torch.zeros(1, config.num_query_tokens, qformer_config.hidden_size))
+        self.qformer = Blip2QFormerModel(qformer_config)
+        self.linear = nn.Linear(qformer_config.hidden_size, config.text_config.hidden_size)
+        self.norm = nn.LayerNorm(config.text_config.hidden_size, eps=config.projector_layer_norm_eps)
+
+    def forward(self, encoder_hidden_states: torch.Tensor) -> torch.Tensor:
+        """(num_clips, encoder_tokens, audio_hidden) -> (num_clips, num_query_tokens, lm_hidden)."""
+        query = self.query.expand(encoder_hidden_states.shape[0], -1, -1)
+        encoder_hidden_states = encoder_hidden_states.to(self.query.dtype)
+        queried = self.qformer(query_embeds=query, encoder_hidden_states=encoder_hidden_states, return_dict=True)
+        return self.norm(self.linear(queried.last_hidden_state))
+
+
+class BatPreTrainedModel(PreTrainedModel):
+    config_class = BatConfig
+    config: BatConfig
+    base_model_prefix = "bat"
+    main_input_name = "input_ids"
+    input_modalities = ("audio", "text")
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["SpatialASTLayer", "Blip2QFormerLayer", "LlamaDecoderLayer", "MistralDecoderLayer"]
+    _skip_keys_device_placement = ["past_key_values"]
+    _supports_flash_attn = False  # the Q-Former does not support it
+    _supports_sdpa = True
+    _supports_attention_backend = True
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if isinstance(module, BatMultiModalProjector):
+            init.normal_(module.query, mean=0.0, std=1.0)  # N(0, 1) as in the release
+
+
+def _remote_code_files() -> list[Path]:
+    """Source files of the BAT + Spatial-AST modules and of the spatial-audio-qa pipeline.
+
+    Resolved from the loaded modules, so a model loaded from remote code saves its code again.
+    """
+    from .processing_bat import BatProcessor
+
+    try:
+        from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+        from .spatial_audio_qa import SpatialAudioQAPipeline
+    except ImportError:
+        from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+        from transformers_bat.pipelines.spatial_audio_qa import SpatialAudioQAPipeline
+    from transformers.dynamic_module_utils import get_relative_imports
+
+    classes = (BatConfig, BatForConditionalGeneration, BatProcessor, SpatialASTFeatureExtractor, SpatialASTModel)
+    pending = [Path(sys.modules[obj.__module__].__file__) for obj in (*classes, SpatialAudioQAPipeline)]
+    files: set[Path] = set()
+    while pending:  # add same-folder dependencies (spatial_labels.py, answer_parsing.py ...) that exist there
+        path = pending.pop()
+        if path in files:
+            continue
+        files.add(path)
+        for name in get_relative_imports(str(path)):
+            candidate = path.parent / f"{name}.py"
+            if candidate.is_file():
+                pending.append(candidate)
+    return sorted(files, key=lambda p: p.name)
+
+
+def write_remote_code(save_directory: str | os.PathLike) -> list[str]:
+    """Copy the code of BAT, Spatial-AST and the spatial-audio-qa pipeline into `save_directory`.
+
+    transformers' own mechanism (`register_for_auto_class`) copies only files of the model's folder; BAT also needs
+    the Spatial-AST files, which its modules import with single-dot imports when they sit in the same folder.
+    """
+    save_directory = Path(save_directory)
+    save_directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in _remote_code_files():
+        target = save_directory / source.name
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+        written.append(str(target))
+    return written
+
+
+def _remote_code_auto_map() -> dict[str, str]:
+    return {
+        "AutoConfig": "configuration_bat.BatConfig",
+        "AutoModelForMultimodalLM": "modeling_bat.BatForConditionalGeneration",
+    }
+
+
+def _custom_pipelines_entry() -> dict:
+    return {
+        PIPELINE_TASK: {
+            "impl": "spatial_audio_qa.SpatialAudioQAPipeline",
+            "pt": ["AutoModelForMultimodalLM"],
+            "type": "multimodal",
+        }
+    }
+
+
+class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
+    r"""
+    BAT: Spatial-AST audio tower, Q-Former projector (`multi_modal_projector`) and a causal LM (`language_model`).
+
+    Inputs follow the in-tree audio LLMs: `input_ids` hold `num_query_tokens` audio placeholder tokens per clip
+    (before BOS), `input_features` the Spatial-AST features of the clips (one row per placeholder group, in order).
+    `generate()` encodes the audio once, on the prefill step (`input_features` is dropped afterwards).
+    """
+
+    def __init__(self, config: BatConfig):
+        super().__init__(config)
+        self.audio_tower = SpatialASTModel(config.audio_config)
+        self.multi_modal_projector = BatMultiModalProjector(config)
+        self.language_model = AutoModelForCausalLM.from_config(config.text_config)
+        self.post_init()
+        if config.freeze_audio_tower:
+            self.freeze_audio_tower()
+        self._set_generation_defaults()
+
+    # ------------------------------------------------------------------ plumbing
+    def _set_generation_defaults(self) -> None:
+        """Release defaults: beam search with 4 beams, up to 200 new tokens, no sampling; pad = eos."""
+        text_config = self.config.text_config
+        eos = getattr(text_config, "eos_token_id", None)
+        self.generation_config = GenerationConfig(
+            num_beams=4,
+            max_new_tokens=200,
+            do_sample=False,
+            bos_token_id=getattr(text_config, "bos_token_id", None),
+            eos_token_id=eos,
+            pad_token_id=getattr(text_config, "pad_token_id", None)
+            if getattr(text_config, "pad_token_id", None) is not None
+            else (eos[0] if isinstance(eos, list) else eos),
+        )
+
+    def freeze_audio_tower(self) -> None:
+        """Freeze Spatial-AST and keep it in eval mode, also while the rest of the model trains."""
+        self.audio_tower.requires_grad_(False)
+        self.audio_tower.eval()
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.config.freeze_audio_tower:
+            self.audio_tower.eval()  # no patch dropping / SpecAugment / BatchNorm updates in a frozen encoder
+        return self
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.language_model.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module) -> None:
+        self.language_model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.language_model.get_output_embeddings()
+
+    def set_output_embeddings(self, new_embeddings: nn.Module) -> None:
+        self.language_model.set_output_embeddings(new_embeddings)
+
+    def get_decoder(self):
+        return self.language_model.get_decoder()
+
+    def resize_token_embeddings(self, new_num_tokens: int | None = None, pad_to_multiple_of: int | None = None, **kw):
+        """Resize the LM's embeddings (and tied head) and keep `config.text_config.vocab_size` in sync."""
+        embeddings = self.language_model.resize_token_embeddings(new_num_tokens, pad_to_multiple_of, **kw)
+        self.config.text_config.vocab_size = embeddings.num_embeddings
+        return embeddings
+
+    # ------------------------------------------------------------------ audio
+    def get_audio_features(self, input_features: torch.Tensor, **kwargs) -> BaseModelOutputWithPooling:
+        """Encode clips: `input_features` (num_clips, 4, frames, mels) -> `pooler_output` (num_clips, queries, lm).
+
+        `last_hidden_state` holds all Spatial-AST tokens (3 CLS + patches), as the projector reads them.
+        """
+        if self.config.freeze_audio_tower:
+            with torch.no_grad():
+                encoded = self.audio_tower(input_features, return_dict=True)
+        else:
+            encoded = self.audio_tower(input_features, return_dict=True)
+        audio_embeds = self.multi_modal_projector(encoded.last_hidden_state)
+        return BaseModelOutputWithPooling(last_hidden_state=encoded.last_hidden_state, pooler_output=audio_embeds)
+
+    def get_placeholder_mask(
+        self, input_ids: torch.LongTensor | None, inputs_embeds: torch.Tensor, audio_features: torch.Tensor
+    ) -> torch.Tensor:
+        """Boolean mask (batch, seq, hidden) of the placeholder positions; checks their count against the clips."""
+        if input_ids is None:
+            placeholder = self.get_input_embeddings()(
+                torch.tensor(self.config.audio_token_id, dtype=torch.long, device=inputs_embeds.device)
+            )
+            special = (inputs_embeds == placeholder).all(-1)
+        else:
+            special = input_ids == self.config.audio_token_id
+        num_queries = self.config.num_query_tokens
+        per_row = special.sum(-1)
+        if bool((per_row % num_queries != 0).any()):
+            raise ValueError(
+                f"Each sequence must hold a multiple of num_query_tokens={num_queries} audio placeholder tokens "
+                f"(id {self.config.audio_token_id}); got {per_row.tolist()} per row. Build inputs with BatProcessor."
+            )
+        num_clips = audio_features.shape[0]
+        if int(per_row.sum()) != num_clips * num_queries:
+            raise ValueError(
+                f"Audio placeholder tokens and audio clips do not match: {int(per_row.sum())} placeholder tokens "
+                f"({int(per_row.sum()) // num_queries} clips x {num_queries}) but input_features holds {num_clips} "
+                f"clip(s)."
+            )
+        return special.unsqueeze(-1).expand_as(inputs_embeds)
+
+    # ------------------------------------------------------------------ forward
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        input_features: torch.FloatTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Cache | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        **kwargs,
+    ) -> BatCausalLMOutputWithPast:
+        r"""
+        input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`): token ids with `num_query_tokens`
+            audio placeholders per clip (from [`BatProcessor`]).
+        input_features (`torch.FloatTensor` of shape `(num_clips, 4, num_frames, num_mel_bins)`, *optional*):
+            Spatial-AST features, one per placeholder group in reading order.
+        labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*): targets aligned with
+            `input_ids`; -100 is ignored. Audio placeholder positions are never scored.
+        """
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+        if inputs_embeds is None:
+            inputs_embeds = self.get_input_embeddings()(input_ids)
+
+        audio_embeds = None
+        if input_features is not None:
+            audio_embeds = self.get_audio_features(input_features).pooler_output
+            audio_embeds = audio_embeds.to(inputs_embeds.device, inputs_embeds.dtype)
+            mask = self.get_placeholder_mask(input_ids, inputs_embeds, audio_embeds)
+            inputs_embeds = inputs_embeds.masked_scatter(mask, audio_embeds)
+        elif (
+            input_ids is not None and past_key_values is None and bool((input_ids == self.config.audio_token_id).any())
+        ):
+            raise ValueError(
+                "input_ids contain audio placeholder tokens but no input_features were given: pass the clips' "
+                "input_features (BatProcessor returns both)."
+            )
+
+        if (
+            position_ids is None
+            and attention_mask is not None
+            and attention_mask.ndim == 2
+            and past_key_values is None
+        ):
+            # left-padded batches: count positions from the first real token (generate() does the same)
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+        kwargs.pop("return_dict", None)
+        outputs = self.language_model(
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            use_cache=use_cache,
+            logits_to_keep=logits_to_keep,
+            **kwargs,
+        )
+        logits = outputs.logits
+
+        loss = None
+        if labels is not None:
+            if input_ids is not None:
+                labels = labels.masked_fill(input_ids == self.config.audio_token_id, -100)
+            shift_logits = logits[:, :-1, :].float()
+            shift_labels = labels[:, 1:].to(logits.device)
+            loss = nn.functional.cross_entropy(
+                shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1), ignore_index=-100
+            )
+
+        return BatCausalLMOutputWithPast(
+            loss=loss,
+            logits=logits,
+            past_key_values=outputs.past_key_values,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+            audio_hidden_states=audio_embeds,
+        )
+
+    # ------------------------------------------------------------------ saving / assembling
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, save_remote_code: bool = True, **kwargs):
+        """`PreTrainedModel.save_pretrained`, plus the model code and the pipeline entry for `trust_remote_code`.
+
+        Set `save_remote_code=False` to write weights and config only.
+        """
+        if save_remote_code:
+            self.config.auto_map = _remote_code_auto_map()
+            self.config.custom_pipelines = _custom_pipelines_entry()
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        if save_remote_code and kwargs.get("is_main_process", True):
+            write_remote_code(save_directory)
+        return result
+
+    @classmethod
+    def from_parts(
+        cls,
+        audio_encoder: str | os.PathLike | PreTrainedModel,
+        language_model: str | os.PathLike | PreTrainedModel,
+        tokenizer=None,
+        projector_config: dict | None = None,
+        num_query_tokens: int = 64,
+        audio_token: str | None = None,
+        prompt_template: str | None = None,
+        dtype: torch.dtype | None = None,
+        **config_kwargs,
+    ) -> tuple[BatForConditionalGeneration, object]:
+        """Assemble a BAT from a Spatial-AST checkpoint and a causal-LM checkpoint (+ its tokenizer) in one call.
+
+        Adds the audio placeholder token to the tokenizer (as a special token), resizes the LM embeddings to the
+        new vocabulary, sets pad = eos where the tokenizer has no pad token, and initialises a fresh projector.
+
+        Args:
+            audio_encoder: Spatial-AST directory / model (any model whose config is a `SpatialASTConfig`; heads are
+                dropped).
+            language_model: causal-LM directory / model id available locally, or a loaded model.
+            tokenizer: tokenizer or its directory; defaults to the tokenizer saved with `language_model`.
+        Returns:
+            `(model, tokenizer)`; build a [`BatProcessor`] from the tokenizer with `BatProcessor.from_parts`.
+        """
+        from transformers import AutoTokenizer
+
+        try:
+            from .configuration_spatial_ast import SpatialASTConfig
+        except ImportError:
+            from transformers_bat.models.spatial_ast.configuration_spatial_ast import SpatialASTConfig
+
+        if not isinstance(audio_encoder, PreTrainedModel):
+            audio_encoder = SpatialASTModel.from_pretrained(audio_encoder, dtype=dtype)
+        if not isinstance(audio_encoder.config, SpatialASTConfig):
+            raise ValueError(f"audio_encoder must be a Spatial-AST model, got {type(audio_encoder.config).__name__}.")
+        audio_state = getattr(audio_encoder, "spatial_ast", audio_encoder).state_dict()
+        lm_path = None
+        if not isinstance(language_model, PreTrainedModel):
+            lm_path = language_model
+            language_model = AutoModelForCausalLM.from_pretrained(language_model, dtype=dtype)
+        if tokenizer is None:
+            if lm_path is None:
+                raise ValueError("Pass the tokenizer of the language model (it was given as a loaded model).")
+            tokenizer = lm_path
+        if not hasattr(tokenizer, "convert_tokens_to_ids"):
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+
+        audio_token = audio_token or BatConfig.audio_token
+        if audio_token not in tokenizer.get_vocab():
+            tokenizer.add_special_tokens({"additional_special_tokens": [audio_token]})
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"
+        audio_token_id = tokenizer.convert_tokens_to_ids(audio_token)
+        if len(tokenizer) > language_model.get_input_embeddings().num_embeddings:
+            language_model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+
+        # pad = eos lives in the tokenizer and generation_config only: an embedding padding_idx would freeze EOS
+        text_config = language_model.config
+        audio_config = SpatialASTConfig.from_dict(audio_encoder.config.to_dict())
+        extra = {"prompt_template": prompt_template} if prompt_template else {}
+        config = BatConfig(
+            audio_config=audio_config,
+            text_config=text_config,
+            projector_config=projector_config,
+            num_query_tokens=num_query_tokens,
+            audio_token=audio_token,
+            audio_token_id=audio_token_id,
+            **extra,
+            **config_kwargs,
+        )
+        model = cls(config)
+        model.audio_tower.load_state_dict(audio_state)
+        model.language_model.load_state_dict(language_model.state_dict())
+        if dtype is not None:
+            model.to(dtype)
+        if config.freeze_audio_tower:
+            model.freeze_audio_tower()
+        return model, tokenizer
+
+
+def write_processor_auto_map(save_directory: str | os.PathLike) -> None:
+    """Add the `auto_map` entries of the processor and feature extractor to `processor_config.json`."""
+    path = Path(save_directory) / "processor_config.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["auto_map"] = {"AutoProcessor": "processing_bat.BatProcessor"}
+    if isinstance(data.get("feature_extractor"), dict):
+        data["feature_extractor"]["auto_map"] = {
+            "AutoFeatureExtractor": "feature_extraction_spatial_ast.SpatialASTFeatureExtractor",
+            "AutoProcessor": "processing_bat.BatProcessor",
+        }
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+__all__ = [
+    "BatCausalLMOutputWithPast",
+    "BatForConditionalGeneration",
+    "BatMultiModalProjector",
+    "BatPreTrainedModel",
+    "write_remote_code",
+]

@@ -1,0 +1,306 @@
+"""BAT processor: binaural audio -> Spatial-AST features, questions -> the paper's prompt with audio placeholders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import BatchFeature, ProcessorMixin
+
+try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
+    from .configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
+    from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+except ImportError:
+    from transformers_bat.models.bat.configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
+    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+
+
+def _clip_name(index: int, item) -> str:
+    return f"audio[{index}]" + (f" ({item})" if isinstance(item, (str, os.PathLike)) else "")
+
+
+def load_binaural(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file keeping its channels: `(channels, samples)` float32 and its rate.
+
+    transformers' `load_audio` downmixes to mono, which would erase every spatial cue.
+    """
+    import soundfile as sf
+
+    if not os.path.isfile(path):
+        raise ValueError(f"Audio file not found: {path}")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as error:  # soundfile raises several types for unreadable / non-audio files
+        raise ValueError(f"Could not read {path} as audio (soundfile: {error}).") from error
+    return np.ascontiguousarray(data.T), int(rate)
+
+
+class BatProcessor(ProcessorMixin):
+    r"""
+    Builds BAT inputs from binaural clips and questions.
+
+    Each (clip, question) pair becomes `[audio placeholder x num_query_tokens] + tokenizer(prompt)`, where the prompt
+    is `prompt_template` (appendix G of the paper) filled with the question and the tokenizer adds BOS, so the audio
+    embeddings come before BOS as in the release. With `answers`, `tokenizer(answer) + EOS` is appended and `labels`
+    score only those tokens. Batches are left-padded (pad = eos when the tokenizer has no pad token) so batched
+    generation matches one-by-one generation.
+
+    Audio can be a `(2, samples)` array/tensor, a file path (read with soundfile, channels kept), a
+    `{"array", "sampling_rate"}` dict, or a list of those. Clips longer than the feature extractor's window
+    (`max_length_s`) raise unless `truncation=True`.
+
+    Args:
+        feature_extractor ([`SpatialASTFeatureExtractor`]): binaural front end.
+        tokenizer ([`PreTrainedTokenizerBase`]): the LM's tokenizer, holding the audio token.
+        audio_token (`str`, *optional*, defaults to `"<|AUDIO|>"`): the placeholder token.
+        num_query_tokens (`int`, *optional*, defaults to 64): placeholders per clip (the model's query count).
+        prompt_template (`str`, *optional*): template with an `{instruction}` field.
+        chat_template (`str`, *optional*): unused by BAT, accepted for API compatibility.
+    """
+
+    def __init__(
+        self,
+        feature_extractor: SpatialASTFeatureExtractor,
+        tokenizer,
+        audio_token: str = DEFAULT_AUDIO_TOKEN,
+        num_query_tokens: int = 64,
+        prompt_template: str = BAT_PROMPT_TEMPLATE,
+        chat_template: str | None = None,
+    ):
+        if "{instruction}" not in prompt_template:
+            raise ValueError(f"prompt_template must contain '{{instruction}}', got {prompt_template!r}.")
+        self.audio_token = audio_token
+        self.num_query_tokens = num_query_tokens
+        self.prompt_template = prompt_template
+        super().__init__(feature_extractor, tokenizer, chat_template=chat_template)
+        if audio_token not in tokenizer.get_vocab():
+            raise ValueError(
+                f"The tokenizer has no {audio_token!r} token; add it (BatForConditionalGeneration.from_parts does) "
+                f"and resize the model's embeddings."
+            )
+        self.audio_token_id = tokenizer.convert_tokens_to_ids(audio_token)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        tokenizer.padding_side = "left"
+
+    @classmethod
+    def from_config(cls, config, tokenizer, **feature_extractor_kwargs) -> BatProcessor:
+        """Processor matching a [`BatConfig`]: feature shape from `audio_config`, token and template from `config`."""
+        audio = config.audio_config
+        feature_extractor_kwargs.setdefault("num_frames", audio.num_frames)
+        feature_extractor_kwargs.setdefault("num_mel_bins", audio.num_mel_bins)
+        return cls(
+            SpatialASTFeatureExtractor(**feature_extractor_kwargs),
+            tokenizer,
+            audio_token=config.audio_token,
+            num_query_tokens=config.num_query_tokens,
+            prompt_template=config.prompt_template,
+        )
+
+    @property
+    def model_input_names(self) -> list[str]:
+        return ["input_ids", "attention_mask", "input_features"]
+
+    # ------------------------------------------------------------------ text
+    def build_prompt(self, question: str) -> str:
+        """The prompt of one question (the template filled in; braces in the question are kept verbatim)."""
+        return self.prompt_template.replace("{instruction}", question)
+
+    @staticmethod
+    def _check_questions(text) -> list[str]:
+        if text is None:
+            raise ValueError("A question is required: pass text='Where is the sound coming from?' (or a list).")
+        questions = [text] if isinstance(text, str) else list(text)
+        if not questions:
+            raise ValueError("Got an empty list of questions.")
+        for i, question in enumerate(questions):
+            if not isinstance(question, str):
+                raise ValueError(f"question[{i}] must be a string, got {type(question).__name__}.")
+            if not question.strip():
+                raise ValueError(f"question[{i}] is empty: ask something about the audio.")
+        return questions
+
+    # ------------------------------------------------------------------ audio
+    def _as_clips(self, audio, sampling_rate: int | None) -> list[tuple[object, int | None, str]]:
+        """Flatten the accepted audio forms into `(array_or_tensor, rate, name)` per clip; files are read here."""
+        if audio is None:
+            raise ValueError("BAT answers questions about audio: pass audio (a (2, samples) array, path or dict).")
+        if isinstance(audio, (str, os.PathLike, dict)) or (
+            isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim <= 2
+        ):
+            audio = [audio]
+        elif isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim == 3:
+            audio = list(audio)
+        if not isinstance(audio, Sequence) or len(audio) == 0:
+            raise ValueError(f"Unsupported or empty audio input of type {type(audio).__name__}.")
+        clips = []
+        for i, item in enumerate(audio):
+            name, rate = _clip_name(i, item), sampling_rate
+            if isinstance(item, dict):
+                if "array" not in item and "raw" not in item and "path" not in item:
+                    raise ValueError(f"{name}: an audio dict needs 'array' (and 'sampling_rate') or 'path'.")
+                if "array" in item or "raw" in item:
+                    rate = item.get("sampling_rate", sampling_rate)
+                    if rate is None:
+                        raise ValueError(f"{name}: an audio dict needs 'sampling_rate' next to 'array'.")
+                    item = item["array"] if "array" in item else item["raw"]
+                else:
+                    item = item["path"]
+            if isinstance(item, (str, os.PathLike)):
+                item, rate = load_binaural(item)
+                name = f"audio[{i}] ({Path(audio[i] if not isinstance(audio[i], dict) else audio[i]['path'])})"
+            if rate is not None:
+                self._check_rate(rate, name)
+            clips.append((item, rate, name))
+        return clips
+
+    @staticmethod
+    def _check_rate(rate, name: str) -> None:
+        if isinstance(rate, bool) or not isinstance(rate, (int, np.integer, float)) or not rate > 0:
+            raise ValueError(f"{name}: sampling_rate must be a positive number of Hz, got {rate!r}.")
+        if float(rate) != int(rate):
+            raise ValueError(f"{name}: sampling_rate must be a whole number of Hz, got {rate!r}.")
+
+    def _check_length(self, clip, rate: int | None, name: str, truncation: bool) -> None:
+        shape = tuple(clip.shape) if hasattr(clip, "shape") else np.shape(clip)
+        if len(shape) != 2 or shape[0] != 2:
+            return  # the feature extractor explains channel problems
+        rate = rate or self.feature_extractor.sampling_rate
+        duration = shape[1] / rate
+        limit = self.feature_extractor.max_length_s
+        if duration > limit + 1.0 / rate and not truncation:
+            raise ValueError(
+                f"{name} lasts {duration:.2f} s, longer than the model's {limit:g} s window. Cut it into windows, or "
+                f"pass truncation=True to keep the first {limit:g} s."
+            )
+
+    def _features(self, clips, truncation: bool) -> torch.Tensor:
+        rows: list[torch.Tensor | None] = [None] * len(clips)
+        by_rate: dict[int | None, list[int]] = {}
+        for i, (clip, rate, name) in enumerate(clips):
+            self._check_length(clip, rate, name, truncation)
+            by_rate.setdefault(None if rate is None else int(rate), []).append(i)
+        for rate, indices in by_rate.items():
+            batch = [clips[i][0] for i in indices]
+            try:
+                features = self.feature_extractor(batch, sampling_rate=rate, return_tensors="pt").input_features
+            except ValueError as error:
+                names = ", ".join(clips[i][2] for i in indices)
+                raise ValueError(f"{error} (clips: {names})") from error
+            for row, i in enumerate(indices):
+                rows[i] = features[row]
+        return torch.stack(rows)
+
+    # ------------------------------------------------------------------ main entry
+    def __call__(
+        self,
+        audio=None,
+        text: str | Sequence[str] | None = None,
+        answers: str | Sequence[str] | None = None,
+        sampling_rate: int | None = None,
+        truncation: bool = False,
+        return_tensors: str | None = "pt",
+        **kwargs,
+    ) -> BatchFeature:
+        """Pair clips with questions and build `input_ids`, `attention_mask`, `input_features` (+ `labels`).
+
+        Pairing: one clip with N questions, N clips with one question, or N clips with N questions (pairwise).
+        `text` may also be a list of lists, one list of questions per clip (a batch of clips x questions).
+
+        Args:
+            audio: clip(s), see the class docstring.
+            text: question(s) (the `{instruction}` of the template).
+            answers: target answer(s) for training, one per (clip, question) row; adds `labels`.
+            sampling_rate: rate of array inputs (dict inputs carry their own; files use theirs).
+            truncation: crop clips longer than the window instead of raising.
+        """
+        if kwargs:
+            raise TypeError(f"Unexpected arguments for BatProcessor: {sorted(kwargs)}.")
+        clips = self._as_clips(audio, sampling_rate)
+        if text is not None and not isinstance(text, str) and len(text) and not isinstance(text[0], str):
+            if len(text) != len(clips):
+                raise ValueError(f"Got {len(clips)} clips but {len(text)} lists of questions (one list per clip).")
+            pairs = [(c, q) for c, group in enumerate(text) for q in self._check_questions(group)]
+        else:
+            questions = self._check_questions(text)
+            if len(clips) == len(questions):
+                pairs = list(enumerate(questions))
+            elif len(clips) == 1:
+                pairs = [(0, q) for q in questions]
+            elif len(questions) == 1:
+                pairs = [(c, questions[0]) for c in range(len(clips))]
+            else:
+                raise ValueError(
+                    f"Cannot pair {len(clips)} clips with {len(questions)} questions: give one clip, one question, "
+                    f"equal numbers, or one list of questions per clip."
+                )
+        if answers is not None:
+            answers = [answers] if isinstance(answers, str) else list(answers)
+            if len(answers) != len(pairs):
+                raise ValueError(f"Got {len(answers)} answers for {len(pairs)} (clip, question) pairs.")
+
+        features = self._features(clips, truncation)
+        features = features[torch.tensor([c for c, _ in pairs])]  # one feature row per placeholder group
+
+        tokenizer = self.tokenizer
+        placeholder = [self.audio_token_id] * self.num_query_tokens
+        sequences, label_rows = [], []
+        for row, (_, question) in enumerate(pairs):
+            prompt_ids = tokenizer(self.build_prompt(question), add_special_tokens=True)["input_ids"]
+            ids = placeholder + list(prompt_ids)
+            labels = [-100] * len(ids)
+            if answers is not None:
+                answer_ids = tokenizer(answers[row], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+                ids += answer_ids
+                labels += answer_ids
+            sequences.append(ids)
+            label_rows.append(labels)
+
+        length = max(len(ids) for ids in sequences)
+        pad_id = tokenizer.pad_token_id
+        input_ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(sequences), length), dtype=torch.long)
+        labels_tensor = torch.full((len(sequences), length), -100, dtype=torch.long)
+        for row, (ids, labels) in enumerate(zip(sequences, label_rows)):
+            input_ids[row, length - len(ids) :] = torch.tensor(ids)
+            attention_mask[row, length - len(ids) :] = 1
+            labels_tensor[row, length - len(ids) :] = torch.tensor(labels)
+        data = {"input_ids": input_ids, "attention_mask": attention_mask, "input_features": features}
+        if answers is not None:
+            data["labels"] = labels_tensor
+        output = BatchFeature(data)
+        if return_tensors != "pt":
+            output = BatchFeature({k: v.numpy() for k, v in data.items()}, tensor_type=return_tensors)
+        return output
+
+    def decode_answers(self, sequences: torch.Tensor, prompt_length: int) -> list[str]:
+        """Answers from `generate()` output: tokens after the prompt, without special tokens, stripped."""
+        new_tokens = sequences[:, prompt_length:]
+        return [text.strip() for text in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+
+    # ------------------------------------------------------------------ saving
+    def to_dict(self) -> dict:
+        output = super().to_dict()
+        feature_extractor = output.get("feature_extractor")
+        if isinstance(feature_extractor, dict):
+            # derived from num_mel_bins by SpatialASTFeatureExtractor.__init__, which rejects it as a keyword
+            feature_extractor.pop("feature_size", None)
+        return output
+
+    def save_pretrained(self, save_directory, *args, save_remote_code: bool = True, **kwargs):
+        """`ProcessorMixin.save_pretrained`, plus `auto_map` and code so `trust_remote_code` loading works."""
+        files = super().save_pretrained(save_directory, *args, **kwargs)
+        if save_remote_code:
+            try:
+                from .modeling_bat import write_processor_auto_map, write_remote_code
+            except ImportError:
+                from transformers_bat.models.bat.modeling_bat import write_processor_auto_map, write_remote_code
+            write_processor_auto_map(save_directory)
+            write_remote_code(save_directory)
+        return files
+
+
+__all__ = ["BatProcessor", "load_binaural"]

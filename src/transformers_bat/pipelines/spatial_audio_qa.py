@@ -1,0 +1,180 @@
+"""The `spatial-audio-qa` pipeline: binaural clip(s) + question(s) -> BAT answer text and parsed structure."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from transformers import Pipeline
+
+from .answer_parsing import parse_answer
+
+AudioLike = str | os.PathLike | np.ndarray | torch.Tensor | dict
+
+
+def _is_clip(item) -> bool:
+    """One clip: a path, a dict, or an array/tensor of at most 2 dimensions."""
+    return isinstance(item, (str, os.PathLike, dict)) or (
+        isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim <= 2
+    )
+
+
+class SpatialAudioQAPipeline(Pipeline):
+    r"""
+    Answers questions about binaural (2-channel) audio with a BAT model.
+
+    ```python
+    >>> qa = pipeline("spatial-audio-qa", model="path/to/bat")
+    >>> qa("clip.wav", question="Where is the sound coming from?")
+    {'question': ..., 'answer': 'left, front, below; 2.5m', 'answer_type': 'direction_distance',
+     'parsed': {'lateral': 'left', 'frontal': 'front', 'vertical': 'below', 'distance_m': 2.5}}
+    ```
+
+    Inputs: a path, a `(2, samples)` array/tensor, a `{"array", "sampling_rate"}` dict, a `{"audio", "question"}`
+    dict, or a list of these. `question` may be one string (asked of every clip), a list with one question per clip,
+    or, for a single clip, a list of questions. Results come in input order: a dict for one (clip, question), a list
+    otherwise.
+
+    Call arguments: `question`, `sampling_rate` (for bare arrays), `truncation` (crop clips longer than the window
+    instead of raising), `question_type` (an official SpatialSoundQA type to force the answer parser), `batch_size`,
+    and any `generate()` argument (`max_new_tokens`, `num_beams`, `generation_config` ...). Generation defaults come
+    from the model's `generation_config` (beam search 4, 200 new tokens for the release).
+    """
+
+    _load_processor = True
+    _load_feature_extractor = False
+    _load_tokenizer = False
+    _load_image_processor = False
+    _pipeline_calls_generate = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.processor is None:
+            raise ValueError("The spatial-audio-qa pipeline needs a BatProcessor (processor=...).")
+
+    def _sanitize_parameters(
+        self,
+        question=None,
+        sampling_rate=None,
+        truncation=None,
+        question_type=None,
+        generate_kwargs=None,
+        **kwargs,
+    ):
+        preprocess = {}
+        for key, value in (("sampling_rate", sampling_rate), ("truncation", truncation)):
+            if value is not None:
+                preprocess[key] = value
+        forward = {"generate_kwargs": {**(generate_kwargs or {}), **kwargs}}
+        postprocess = {"question_type": question_type} if question_type is not None else {}
+        return preprocess, forward, postprocess
+
+    def __call__(self, inputs: AudioLike | Sequence[AudioLike], question: str | Sequence[str] | None = None, **kwargs):
+        """Answer `question` about `inputs`; see the class docstring for the accepted forms."""
+        items, single = self._pairs(inputs, question)
+        results = super().__call__(items, **kwargs)
+        return results[0] if single else results
+
+    @staticmethod
+    def _pairs(inputs, question) -> tuple[list[dict], bool]:
+        """Normalise inputs into `{"audio", "question"}` rows (the pipeline's unit of work)."""
+        if isinstance(inputs, dict) and "audio" in inputs:
+            if question is not None:
+                raise ValueError("Give the question either inside the input dict or as question=, not both.")
+            return [dict(inputs)], True
+        if _is_clip(inputs):
+            clips, single_clip = [inputs], True
+        elif isinstance(inputs, (np.ndarray, torch.Tensor)) and inputs.ndim == 3:
+            clips, single_clip = list(inputs), False
+        elif isinstance(inputs, Sequence) and not isinstance(inputs, str):
+            clips, single_clip = list(inputs), False
+            if not clips:
+                raise ValueError("Got an empty list of inputs.")
+            if all(isinstance(item, dict) and "audio" in item for item in clips):
+                if question is not None:
+                    raise ValueError("Give questions either inside the input dicts or as question=, not both.")
+                return [dict(item) for item in clips], False
+        else:
+            raise ValueError(f"Unsupported input of type {type(inputs).__name__}: pass a path, array or dict.")
+        if question is None:
+            raise ValueError("A question is required: pipe(audio, question='Where is the sound coming from?').")
+        questions = [question] if isinstance(question, str) else list(question)
+        if not questions:
+            raise ValueError("Got an empty list of questions.")
+        if len(questions) == len(clips):
+            pairs = list(zip(clips, questions))
+        elif len(clips) == 1:
+            pairs = [(clips[0], q) for q in questions]
+        elif len(questions) == 1:
+            pairs = [(c, questions[0]) for c in clips]
+        else:
+            raise ValueError(f"Cannot pair {len(clips)} clips with {len(questions)} questions.")
+        single = single_clip and isinstance(question, str)
+        return [{"audio": clip, "question": q} for clip, q in pairs], single
+
+    def get_iterator(self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params):
+        """As `Pipeline.get_iterator`, with a collate function that left-pads token ids (batched generation)."""
+        from torch.utils.data import DataLoader
+        from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
+
+        dataset = PipelineDataset(inputs, self.preprocess, preprocess_params)
+        collate = self._collate if batch_size > 1 else (lambda items: items[0])
+        loader = DataLoader(dataset, num_workers=num_workers, batch_size=batch_size, collate_fn=collate)
+        model_iterator = PipelineIterator(loader, self.forward, forward_params, loader_batch_size=batch_size)
+        return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
+
+    def _collate(self, items: list[dict]) -> dict:
+        pad_id = self.processor.tokenizer.pad_token_id
+        length = max(item["input_ids"].shape[1] for item in items)
+        input_ids = torch.full((len(items), length), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(items), length), dtype=torch.long)
+        for row, item in enumerate(items):
+            width = item["input_ids"].shape[1]
+            input_ids[row, length - width :] = item["input_ids"][0]
+            attention_mask[row, length - width :] = item["attention_mask"][0]
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "input_features": torch.cat([item["input_features"] for item in items]),
+            "question": [item["question"][0] for item in items],
+        }
+
+    def preprocess(self, item: dict, sampling_rate=None, truncation: bool = False) -> dict:
+        if not isinstance(item, dict) or "audio" not in item:
+            raise ValueError(f"Expected an {{'audio', 'question'}} row, got {type(item).__name__}.")
+        question = item.get("question")
+        inputs = self.processor(audio=item["audio"], text=question, sampling_rate=sampling_rate, truncation=truncation)
+        inputs = dict(inputs)
+        inputs["input_features"] = inputs["input_features"].to(self.dtype)
+        inputs["question"] = [question]
+        return inputs
+
+    def _forward(self, model_inputs: dict, generate_kwargs=None) -> dict:
+        questions = model_inputs.pop("question")
+        prompt_length = model_inputs["input_ids"].shape[1]
+        generate_kwargs = self._prepare_generate_kwargs(generate_kwargs or {})
+        sequences = self.model.generate(**model_inputs, **generate_kwargs)
+        if not isinstance(sequences, torch.Tensor):
+            sequences = sequences.sequences
+        new_tokens = sequences[:, prompt_length:]
+        batch = len(questions)
+        if new_tokens.shape[0] != batch:  # num_return_sequences > 1
+            new_tokens = new_tokens.reshape(batch, -1, new_tokens.shape[-1])
+        return {"new_tokens": new_tokens, "question": questions}
+
+    def postprocess(self, model_outputs: dict, question_type: str | None = None):
+        tokens = model_outputs["new_tokens"][0]
+        question = model_outputs["question"]
+        question = question[0] if isinstance(question, list) else question
+        rows = tokens if tokens.ndim == 2 else tokens[None]
+        answers = []
+        for text in self.processor.tokenizer.batch_decode(rows, skip_special_tokens=True):
+            text = text.strip()
+            kind, parsed = parse_answer(text, question_type)
+            answers.append({"question": question, "answer": text, "answer_type": kind, "parsed": parsed})
+        return answers[0] if len(answers) == 1 else answers
+
+
+__all__ = ["SpatialAudioQAPipeline"]
