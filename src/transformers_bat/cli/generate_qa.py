@@ -66,7 +66,7 @@ def _catalogue(spec: str, clips_per_class: int, seed: int):
 
 
 def _bank(path: Path, num_rirs: int | None, seed: int, num_proc: int, progress: bool):
-    from ..simulation import RIRBank
+    from ..simulation.rir_bank import RIRBank
 
     if not path.exists():
         if num_rirs is None:

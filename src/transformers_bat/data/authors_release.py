@@ -160,7 +160,7 @@ class AuthorsRelease:
                 f"{REVERB_SPLIT.get(split, split)}_reverberation.json) to get scene parameters and audio"
             )
         if split not in self._banks:
-            from ..simulation import RIRBank
+            from ..simulation.rir_bank import RIRBank
 
             reverb_split = REVERB_SPLIT.get(split, split)
             index = self.reverb_dir / f"{reverb_split}_reverberation.json"

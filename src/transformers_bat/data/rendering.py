@@ -62,7 +62,7 @@ class SceneRenderer:
     @property
     def rir_bank(self):
         if self._bank is None:
-            from ..simulation import RIRBank
+            from ..simulation.rir_bank import RIRBank
 
             self._bank = RIRBank.open(self._bank_path, split=self._bank_split)
         return self._bank
