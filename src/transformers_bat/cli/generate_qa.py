@@ -49,6 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-proc", type=int, default=1, help="local processes writing shards")
     parser.add_argument("--shard-index", type=int, default=0, help="this machine's index among --num-shards")
     parser.add_argument("--num-shards", type=int, default=1, help="machines sharing the work")
+    parser.add_argument("--card-template", type=Path, default=None, help="dataset card template (default: built in)")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -113,6 +114,7 @@ def _run(args: argparse.Namespace) -> int:
         shard_index=args.shard_index,
         num_shards=args.num_shards,
         progress=progress,
+        card_template=args.card_template,
         log=print,
     )
     print(report.table())

@@ -201,6 +201,24 @@ def summarize(pools: Mapping[str, ScenePool], plans: Mapping[tuple[str, str], Qu
     return counts
 
 
+def summarize_records(records_by_split: Mapping[str, list[Mapping]]) -> dict[str, Counter]:
+    """The same counts as :func:`summarize`, from records (e.g. converted from the authors' release)."""
+    from .. import labels as lb
+
+    counts: dict[str, Counter] = {}
+    for split, records in records_by_split.items():
+        counter = counts.setdefault(split, Counter())
+        for record in records:
+            counter["records"] += 1
+            counter[("type", record["question_type"])] += 1
+            if record.get("azimuth_deg") is not None:
+                counter[("octant", lb.octant_index(record["azimuth_deg"], record["elevation_deg"]))] += 1
+                counter[("distance_bin", int(lb.distance_to_index(record["distance_m"])))] += 1
+            if record["question_type"] in qt.BINARY_TYPES and record["answer"] in ("Yes", "No"):
+                counter[(record["answer"].lower(), record["question_type"])] += 1
+    return counts
+
+
 # --------------------------------------------------------------------------------------------- writing
 
 _WORKER_POOLS: Mapping[str, ScenePool] = {}
@@ -314,6 +332,44 @@ def _progress_bar(total: int, enabled: bool):
     return tqdm(total=total, unit="shard", desc="SpatialSoundQA shards", disable=not enabled)
 
 
+def write_records_folder(
+    output_dir: str | os.PathLike,
+    records_by_split: Mapping[str, list[Mapping]],
+    *,
+    records_per_shard: int = DEFAULT_RECORDS_PER_SHARD,
+    card_template: str | os.PathLike | None = None,
+    settings: Mapping | None = None,
+) -> GenerationReport:
+    """Write given records (any source, e.g. the authors' release) in the same folder layout and card."""
+    import pyarrow as pa
+
+    from .records import ARROW_SCHEMA, empty_record
+
+    output_dir = Path(output_dir)
+    counts: dict[str, dict[str, int]] = {}
+    for split, records in records_by_split.items():
+        by_type: dict[str, list[Mapping]] = {}
+        for record in records:
+            by_type.setdefault(qt.validate_question_type(record["question_type"]), []).append(record)
+        counts[split] = {t: len(by_type.get(t, [])) for t in qt.QUESTION_TYPES}
+        for question_type, rows in by_type.items():
+            num_files = -(-len(rows) // records_per_shard)
+            for k in range(num_files):
+                chunk = [
+                    empty_record() | dict(row) for row in rows[k * records_per_shard : (k + 1) * records_per_shard]
+                ]
+                table = pa.Table.from_pylist(chunk, schema=ARROW_SCHEMA)
+                path = output_dir / ShardTask(split, question_type, k, num_files, 0, 0).relative_path
+                path.parent.mkdir(parents=True, exist_ok=True)
+                temporary = f"{path}.tmp-{os.getpid()}"
+                pq.write_table(table, temporary, compression="zstd")
+                os.replace(temporary, path)
+    request = GenerationRequest(counts=counts, seed=-1, records_per_shard=records_per_shard)
+    report = GenerationReport(counts=summarize_records(records_by_split), complete=True)
+    write_card(output_dir, request, report, card_template, settings=settings)
+    return report
+
+
 # --------------------------------------------------------------------------------------------- the card
 
 
@@ -364,14 +420,16 @@ $settings
 """
 
 
-def write_card(output_dir: Path, request: GenerationRequest, report: GenerationReport, template=None) -> Path:
+def write_card(
+    output_dir: Path, request: GenerationRequest, report: GenerationReport, template=None, settings=None
+) -> Path:
     """README.md = YAML header (configs) + the template filled with counts, columns and settings."""
     body = Path(template).read_text() if template is not None else DEFAULT_CARD_TEMPLATE
     columns = "\n".join(f"- `{name}` ({dtype}): {meaning}" for name, (dtype, meaning) in COLUMNS.items())
     text = string.Template(body).safe_substitute(
         summary=report.table(),
         columns=columns,
-        settings=json.dumps(request.to_json(), indent=2, sort_keys=True),
+        settings=json.dumps(request.to_json() if settings is None else dict(settings), indent=2, sort_keys=True),
     )
     header = "---\n" + "task_categories:\n- audio-classification\n- question-answering\n" + configs_yaml(request)
     path = output_dir / "README.md"

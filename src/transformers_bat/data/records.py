@@ -58,10 +58,9 @@ def features():
 
 
 def empty_record() -> dict:
-    """A record with every column present and null (lists empty), for readers that fill what they know."""
+    """A record with every column present and null (``labels`` empty), for readers that fill what they know."""
     record = {name: None for name in COLUMNS}
     record["labels"] = []
-    record["labels2"] = []
     record["template_id"] = -1
     return record
 
