@@ -59,6 +59,7 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         padding_value: float = 0.0,
         **kwargs,
     ):
+        kwargs.pop("feature_size", None)  # derived from num_mel_bins; present in saved configs
         super().__init__(feature_size=num_mel_bins, sampling_rate=sampling_rate, padding_value=padding_value, **kwargs)
         self.max_length_s = max_length_s
         self.n_fft = n_fft
@@ -183,29 +184,101 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         return padded
 
     # ------------------------------------------------------------------ features
-    def extract_features(self, waveforms: torch.Tensor) -> torch.Tensor:
-        """(B, 2, num_samples) float tensor -> (B, 4, num_frames, num_mel_bins), on the waveforms' device."""
+    @property
+    def _active_bins(self) -> tuple[int, int]:
+        """First and one-past-last STFT bin that any mel filter uses (50 Hz-14 kHz: bins 2-447 by default)."""
+        used = np.nonzero(self.mel_filters.any(axis=1))[0]
+        return int(used[0]), int(used[-1]) + 1
+
+    def _time_interpolation(self, num_input_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Taps (num_frames, 4) and weights (num_frames, 4) of bicubic resizing along time, align_corners=True.
+
+        The same cubic convolution (A = -0.75) and border clamping as `torch.nn.functional.interpolate`, but with
+        positions and weights computed in float64: torch computes them in float32, which alone moves features by
+        up to ~2e-3 dB at 1001 -> 1024 frames. The frequency axis keeps its size, where bicubic is the identity.
+        """
+        a = -0.75
+        scale = (num_input_frames - 1) / (self.num_frames - 1) if self.num_frames > 1 else 0.0
+        position = np.arange(self.num_frames) * scale
+        start = np.floor(position).astype(np.int64)
+        t = position - start
+
+        def near(x):  # |x| <= 1
+            return ((a + 2) * x - (a + 3)) * x * x + 1
+
+        def far(x):  # 1 < |x| < 2
+            return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+        weights = np.stack([far(t + 1), near(t), near(1 - t), far(2 - t)], axis=1)
+        taps = np.clip(start[:, None] + np.arange(-1, 3)[None, :], 0, num_input_frames - 1)
+        return torch.from_numpy(taps), torch.from_numpy(weights.astype(np.float32))
+
+    def _spectrum(self, waveforms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Real and imaginary STFT parts (B * 2, stft frames, active bins) as float32, FFT done in float64.
+
+        float32 FFTs leave ~1e-3 dB of rounding noise on quiet mel bins next to loud ones, so the FFT runs in
+        float64 (scipy's pocketfft on CPU, about twice as fast as torch's there; torch.fft elsewhere).
+        """
         batch_size = waveforms.shape[0]
-        window = torch.hann_window(self.n_fft, periodic=True, device=waveforms.device, dtype=waveforms.dtype)
-        spectrum = torch.stft(
-            waveforms.reshape(batch_size * 2, -1),
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            win_length=self.n_fft,
-            window=window,
-            center=True,
-            pad_mode="reflect",
-            return_complex=True,
-        ).reshape(batch_size, 2, self.n_fft // 2 + 1, -1)
-        mel = torch.from_numpy(self.mel_filters).to(device=waveforms.device, dtype=waveforms.dtype)
-        logmel = 10.0 * torch.log10(torch.clamp(torch.einsum("bcft,fm->bctm", spectrum.abs(), mel), min=1e-10))
-        phase = torch.angle(spectrum)
-        ipd = phase[:, 1] - phase[:, 0]
-        ipd_mel = torch.einsum("bkft,fm->bktm", torch.stack([torch.cos(ipd), torch.sin(ipd)], dim=1), mel)
-        features = torch.cat([logmel, ipd_mel], dim=1)
-        return torch.nn.functional.interpolate(
-            features, size=(self.num_frames, self.num_mel_bins), mode="bicubic", align_corners=True
-        )
+        half = self.n_fft // 2
+        first, last = self._active_bins
+        window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.n_fft) / self.n_fft)
+        if waveforms.device.type == "cpu":
+            import scipy.fft
+
+            signal = np.pad(
+                waveforms.reshape(batch_size * 2, -1).numpy().astype(np.float64),
+                ((0, 0), (half, half)),
+                mode="reflect",
+            )
+            frames = np.lib.stride_tricks.sliding_window_view(signal, self.n_fft, axis=-1)[:, :: self.hop_length]
+            spectrum = scipy.fft.rfft(frames * window, axis=-1, workers=torch.get_num_threads())[..., first:last]
+            return (
+                torch.from_numpy(np.ascontiguousarray(spectrum.real, dtype=np.float32)),
+                torch.from_numpy(np.ascontiguousarray(spectrum.imag, dtype=np.float32)),
+            )
+        signal = waveforms.reshape(batch_size * 2, 1, -1).to(torch.float64)
+        signal = torch.nn.functional.pad(signal, (half, half), mode="reflect")[:, 0]
+        frames = signal.unfold(-1, self.n_fft, self.hop_length)
+        spectrum = torch.fft.rfft(frames * torch.from_numpy(window).to(signal.device), dim=-1)[..., first:last]
+        return spectrum.real.float().contiguous(), spectrum.imag.float().contiguous()
+
+    def extract_features(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """(B, 2, num_samples) float tensor -> (B, 4, num_frames, num_mel_bins) float32, on the waveforms' device.
+
+        IPD is formed from unit phasors, cos(phi_R - phi_L) = Re(u_R conj(u_L)), which equals the angle difference
+        exactly, including the angle(0) = 0 convention of silent bins, without atan2/cos/sin. Only the STFT bins
+        some mel filter uses are computed past the FFT.
+        """
+        batch_size, device = waveforms.shape[0], waveforms.device
+        real, imag = self._spectrum(waveforms)
+        magnitude = torch.hypot(real, imag)
+        inverse = torch.reciprocal(magnitude).nan_to_num_(posinf=0.0)  # silent bins: 0
+        unit_real, unit_imag = real.mul_(inverse), imag.mul_(inverse)
+        silent = magnitude == 0
+        if silent.any():  # angle(0) = 0: the unit phasor of a silent bin is 1
+            unit_real.masked_fill_(silent, 1.0)
+        shape = (batch_size, 2, *magnitude.shape[1:])
+        unit_real, unit_imag = unit_real.view(shape), unit_imag.view(shape)
+        magnitude = magnitude.view(shape)
+        linear = torch.stack(
+            [
+                magnitude[:, 0],
+                magnitude[:, 1],
+                unit_real[:, 1] * unit_real[:, 0] + unit_imag[:, 1] * unit_imag[:, 0],  # cos IPD
+                unit_imag[:, 1] * unit_real[:, 0] - unit_real[:, 1] * unit_imag[:, 0],  # sin IPD
+            ],
+            dim=1,
+        )  # (B, 4, stft frames, active bins)
+        first, last = self._active_bins
+        features = linear @ torch.from_numpy(self.mel_filters[first:last]).to(device)
+        features[:, :2] = 10.0 * torch.log10(torch.clamp(features[:, :2], min=1e-10))
+        taps, weights = self._time_interpolation(features.shape[2])
+        taps, weights = taps.to(device), weights.to(device)
+        resized = features.index_select(2, taps[:, 0]) * weights[:, 0, None]
+        for k in range(1, 4):
+            resized += features.index_select(2, taps[:, k]) * weights[:, k, None]
+        return resized
 
     def __call__(
         self,

@@ -1,0 +1,219 @@
+"""Convert the authors' Spatial-AST training checkpoint (``finetuned.pth``) into a transformers checkpoint.
+
+The released file is a training dict ``{model, optimizer, epoch, scaler, args}`` whose ``args`` is an
+``argparse.Namespace``. It is read with ``torch.load(weights_only=True)`` plus an explicit allow-list, so no
+arbitrary code can run. The STFT and mel tables stored in the file are checked against our feature extractor and
+then dropped; everything else is renamed to our module names and saved as safetensors with the config and the
+preprocessor config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import os
+import pickle
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .configuration_spatial_ast import SpatialASTConfig
+from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+from .modeling_spatial_ast import SpatialASTForSpatialAudioClassification
+
+# Globals a training dict of the release needs besides tensors and plain containers.
+DEFAULT_ALLOWED_GLOBALS: tuple[type, ...] = (argparse.Namespace,)
+
+FRONT_END_KEYS = (
+    "spectrogram_extractor.conv_real.weight",
+    "spectrogram_extractor.conv_imag.weight",
+    "logmel_extractor.melW",
+)
+
+# (authors' key pattern, our key) applied in order; the first match wins.
+KEY_RENAMES: tuple[tuple[str, str], ...] = (
+    (r"^cls_tokens$", "spatial_ast.embeddings.cls_tokens"),
+    (r"^pos_embed$", "spatial_ast.embeddings.position_embeddings"),
+    (r"^patch_embed\.proj\.(weight|bias)$", r"spatial_ast.embeddings.patch_embeddings.\1"),
+    (r"^conv_downsample\.0\.weight$", "spatial_ast.embeddings.fusion_conv.weight"),
+    (r"^conv_downsample\.1\.(.+)$", r"spatial_ast.embeddings.fusion_norm.\1"),
+    (r"^bn\.(.+)$", r"spatial_ast.embeddings.feature_norm.\1"),
+    (r"^blocks\.(\d+)\.norm1\.(.+)$", r"spatial_ast.layers.\1.layernorm_before.\2"),
+    (r"^blocks\.(\d+)\.norm2\.(.+)$", r"spatial_ast.layers.\1.layernorm_after.\2"),
+    (r"^blocks\.(\d+)\.attn\.(qkv|proj)\.(.+)$", r"spatial_ast.layers.\1.attention.\2.\3"),
+    (r"^blocks\.(\d+)\.mlp\.(fc1|fc2)\.(.+)$", r"spatial_ast.layers.\1.mlp.\2.\3"),
+    (r"^head\.(.+)$", r"heads.event_head.\1"),
+    (r"^(distance|azimuth|elevation)_head\.(.+)$", r"heads.\1_head.\2"),
+    (r"^fc_norm\.(.+)$", r"heads.event_norm.\1"),
+    (r"^dis_norm\.(.+)$", r"heads.distance_norm.\1"),
+    (r"^doa_norm\.(.+)$", r"heads.direction_norm.\1"),
+)
+
+
+class CheckpointConversionError(ValueError):
+    """The file is not a Spatial-AST checkpoint we can convert faithfully."""
+
+
+def _resolve_global(name: str) -> type:
+    module_name, _, attribute = name.rpartition(".")
+    if not module_name:
+        raise ValueError(f"Allowed globals are given as 'module.Name', got {name!r}.")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def load_training_checkpoint(path: str | os.PathLike, allowed_globals: tuple[str, ...] = ()) -> dict:
+    """Read a torch checkpoint with the weights-only unpickler and an explicit allow-list of globals.
+
+    Args:
+        path: the `.pth` file.
+        allowed_globals: extra 'module.Name' globals to trust, beyond `argparse.Namespace`; only for files you
+            trust, when loading fails naming one of them.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Checkpoint not found: {path}")
+    allowed = list(DEFAULT_ALLOWED_GLOBALS) + [_resolve_global(name) for name in allowed_globals]
+    try:
+        with torch.serialization.safe_globals(allowed):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointConversionError(
+            f"Refusing to unpickle {path}: it needs a global outside the allow-list. Only if you trust the file, "
+            f"pass the global named below with --allow-global module.Name.\n{error}"
+        ) from error
+    except (RuntimeError, EOFError, OSError) as error:
+        raise CheckpointConversionError(f"{path} is not a readable torch checkpoint: {error}") from error
+
+
+def extract_model_state(checkpoint: dict) -> dict[str, torch.Tensor]:
+    """The model weights of a training dict (or of a bare state dict), with any DDP 'module.' prefix removed."""
+    if not isinstance(checkpoint, dict):
+        raise CheckpointConversionError(f"Expected a dict checkpoint, got {type(checkpoint).__name__}.")
+    state = checkpoint.get("model", checkpoint)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointConversionError("The checkpoint has no 'model' state dict of tensors.")
+    return {re.sub(r"^module\.", "", key): value for key, value in state.items()}
+
+
+def config_from_state(
+    state: dict[str, torch.Tensor], num_attention_heads: int | None = None, **overrides
+) -> SpatialASTConfig:
+    """Infer a SpatialASTConfig from tensor shapes (heads default to hidden_size // 64, the ViT rule)."""
+    required = ["cls_tokens", "pos_embed", "patch_embed.proj.weight", "blocks.0.mlp.fc1.weight", "head.weight"]
+    missing = [key for key in required if key not in state]
+    if missing:
+        raise CheckpointConversionError(f"Not a Spatial-AST checkpoint: missing {missing}.")
+    hidden_size = state["cls_tokens"].shape[-1]
+    patch_size = state["patch_embed.proj.weight"].shape[-1]
+    num_mel_bins = state["logmel_extractor.melW"].shape[1] if "logmel_extractor.melW" in state else 128
+    num_patches = state["pos_embed"].shape[1] - 1
+    columns = num_mel_bins // patch_size
+    num_layers = len({key.split(".")[1] for key in state if key.startswith("blocks.")})
+    kwargs = dict(
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_attention_heads or max(1, hidden_size // 64),
+        intermediate_size=state["blocks.0.mlp.fc1.weight"].shape[0],
+        qkv_bias="blocks.0.attn.qkv.bias" in state,
+        num_input_channels=state["conv_downsample.0.weight"].shape[1],
+        num_mel_bins=num_mel_bins,
+        num_frames=num_patches // columns * patch_size,
+        patch_size=patch_size,
+        num_labels=state["head.weight"].shape[0],
+        num_distance_bins=state["distance_head.weight"].shape[0],
+        num_azimuth_bins=state["azimuth_head.weight"].shape[0],
+        num_elevation_bins=state["elevation_head.weight"].shape[0],
+        normalize_ipd_channels=state["bn.running_mean"].shape[0] == state["conv_downsample.0.weight"].shape[1],
+    )
+    if "id2label" in overrides:
+        kwargs.pop("num_labels")
+    kwargs.update(overrides)
+    return SpatialASTConfig(**kwargs)
+
+
+def check_front_end_tables(state: dict[str, torch.Tensor], feature_extractor: SpatialASTFeatureExtractor) -> None:
+    """Assert the checkpoint's stored DFT (times periodic Hann) and mel tables equal what our extractor uses."""
+    present = [key for key in FRONT_END_KEYS if key in state]
+    if not present:
+        return
+    n_fft = feature_extractor.n_fft
+    n = np.arange(n_fft)
+    k = np.arange(n_fft // 2 + 1)[:, None]
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)  # periodic Hann
+    expected = {
+        "spectrogram_extractor.conv_real.weight": (np.cos(2 * np.pi * k * n / n_fft) * window)[:, None, :],
+        "spectrogram_extractor.conv_imag.weight": (-np.sin(2 * np.pi * k * n / n_fft) * window)[:, None, :],
+        "logmel_extractor.melW": feature_extractor.mel_filters,
+    }
+    for key in present:
+        stored = state[key].double().numpy()
+        if stored.shape != expected[key].shape or not np.allclose(stored, expected[key], atol=1e-5, rtol=1e-4):
+            worst = np.abs(stored - expected[key]).max() if stored.shape == expected[key].shape else "shape"
+            raise CheckpointConversionError(
+                f"The checkpoint's front-end table {key} does not match our feature extractor "
+                f"(n_fft={n_fft}, mel bins={feature_extractor.num_mel_bins}, max difference {worst}); converting "
+                f"would silently change the model's inputs."
+            )
+
+
+def rename_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    renamed = {}
+    for key, value in state.items():
+        if key in FRONT_END_KEYS:
+            continue
+        for pattern, target in KEY_RENAMES:
+            if re.match(pattern, key):
+                renamed[re.sub(pattern, target, key)] = value
+                break
+        else:
+            raise CheckpointConversionError(f"Unexpected key in the checkpoint: {key!r}.")
+    return renamed
+
+
+def read_class_labels(csv_path: str | os.PathLike) -> dict[int, str]:
+    """id2label from an AudioSet class CSV with columns index, mid, display_name (the release's subset CSV)."""
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or not {"index", "display_name"} <= set(rows[0]):
+        raise ValueError(f"{csv_path}: expected columns 'index,mid,display_name'.")
+    return {int(row["index"]): row["display_name"] for row in rows}
+
+
+def convert_spatial_ast_checkpoint(
+    checkpoint_path: str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    class_labels_csv: str | os.PathLike | None = None,
+    num_attention_heads: int | None = None,
+    allowed_globals: tuple[str, ...] = (),
+) -> SpatialASTForSpatialAudioClassification:
+    """Convert `finetuned.pth` into a [`SpatialASTForSpatialAudioClassification`]; save it when `output_dir` is set.
+
+    The saved folder holds `model.safetensors`, `config.json` and `preprocessor_config.json`.
+    """
+    state = extract_model_state(load_training_checkpoint(checkpoint_path, allowed_globals))
+    overrides = {}
+    if class_labels_csv is not None:
+        overrides["id2label"] = read_class_labels(class_labels_csv)
+    config = config_from_state(state, num_attention_heads=num_attention_heads, **overrides)
+    if class_labels_csv is not None and config.num_labels != state["head.weight"].shape[0]:
+        raise CheckpointConversionError(
+            f"{class_labels_csv} has {config.num_labels} classes but the event head has "
+            f"{state['head.weight'].shape[0]}."
+        )
+    feature_extractor = SpatialASTFeatureExtractor(num_mel_bins=config.num_mel_bins, num_frames=config.num_frames)
+    check_front_end_tables(state, feature_extractor)
+    model = SpatialASTForSpatialAudioClassification(config)
+    missing, unexpected = model.load_state_dict(rename_state(state), strict=False)
+    if missing or unexpected:
+        raise CheckpointConversionError(f"Weights do not fit: missing {missing}, unexpected {unexpected}.")
+    model.eval()
+    if output_dir is not None:
+        model.save_pretrained(output_dir)
+        feature_extractor.save_pretrained(output_dir)
+    return model
+
+
+__all__ = ["convert_spatial_ast_checkpoint", "load_training_checkpoint", "CheckpointConversionError"]

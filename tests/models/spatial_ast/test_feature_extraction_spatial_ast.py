@@ -1,0 +1,162 @@
+"""SpatialASTFeatureExtractor: numerics against the plain DFT-by-convolution front end, inputs, bad inputs."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+import torch
+
+from transformers_bat import SpatialASTFeatureExtractor
+
+from .plain_reference import binaural_test_signal, dft_tables, plain_features, slaney_mel_matrix
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return SpatialASTFeatureExtractor()
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return binaural_test_signal(batch=2, seconds=10.0)
+
+
+def exact_reference(waveform: torch.Tensor) -> torch.Tensor:
+    """The plain front end in float64: the mathematically exact features."""
+    real, imag = dft_tables()
+    return plain_features(
+        waveform.double(), torch.from_numpy(real), torch.from_numpy(imag), torch.from_numpy(slaney_mel_matrix())
+    )
+
+
+def test_mel_filterbank_is_the_slaney_one(extractor):
+    assert extractor.mel_filters.shape == (513, 128)
+    np.testing.assert_allclose(extractor.mel_filters, slaney_mel_matrix(), atol=1e-7)
+
+
+def test_features_match_the_exact_reference(extractor, clips):
+    features = extractor(clips, sampling_rate=32000, return_tensors="pt")["input_features"]
+    assert features.shape == (2, 4, 1024, 128) and features.dtype == torch.float32
+    difference = (features.double() - exact_reference(clips)).abs().amax(dim=(0, 2, 3))
+    assert difference.max() < 1e-4, difference
+
+
+def test_features_match_the_float32_reference_within_its_own_rounding(extractor, clips):
+    """The release computes in float32; its own rounding (float32 FFT-free DFT, float32 interpolation
+    positions) moves log-mel by up to ~2e-3 dB from the exact values, ours by < 1e-5."""
+    real, imag = dft_tables()
+    reference32 = plain_features(
+        clips,
+        torch.from_numpy(real).float(),
+        torch.from_numpy(imag).float(),
+        torch.from_numpy(slaney_mel_matrix()).float(),
+    )
+    features = extractor(clips, sampling_rate=32000, return_tensors="pt")["input_features"]
+    assert (features - reference32).abs().max() < 3e-3
+    assert (features[:, 2:] - reference32[:, 2:]).abs().max() < 1e-3
+
+
+def test_silent_bins_follow_the_angle_zero_convention(extractor):
+    clip = torch.zeros(1, 2, 32000 * 10)
+    # a noise burst in the left ear; the right ear and the rest of the clip are digital silence (a constant
+    # burst would leave bins at rounding-noise level, whose phase is arbitrary in any implementation)
+    clip[0, 0, 5000:9000] = 0.1 * torch.randn(4000, generator=torch.Generator().manual_seed(0))
+    features = extractor(clip, sampling_rate=32000, return_tensors="pt")["input_features"]
+    assert (features.double() - exact_reference(clip)).abs().max() < 1e-4
+    assert torch.isfinite(features).all()
+
+
+def test_single_clip_batch_list_tensor_and_numpy_agree(extractor, clips):
+    batch = extractor(clips.numpy(), sampling_rate=32000)["input_features"]
+    assert isinstance(batch, np.ndarray) and batch.shape == (2, 4, 1024, 128)
+    single = extractor(clips[1], sampling_rate=32000, return_tensors="pt")["input_features"]
+    listed = extractor([clips[0].numpy(), clips[1]], sampling_rate=32000, return_tensors="pt")["input_features"]
+    np.testing.assert_allclose(single[0].numpy(), batch[1], atol=1e-5)
+    np.testing.assert_allclose(listed.numpy(), batch, atol=1e-5)
+    half = extractor(clips[0].half(), sampling_rate=32000, return_tensors="pt")["input_features"]
+    assert half.shape == (1, 4, 1024, 128)
+
+
+def test_short_clips_are_zero_padded_and_long_ones_cropped(extractor, clips):
+    short = clips[0, :, :80000]
+    padded = torch.cat([short, torch.zeros(2, 240000)], dim=1)
+    long = torch.cat([clips[0], clips[1]], dim=1)
+    features = extractor([short, padded, long], sampling_rate=32000, return_tensors="pt")["input_features"]
+    assert torch.equal(features[0], features[1])
+    reference = extractor(clips[0], sampling_rate=32000, return_tensors="pt")["input_features"][0]
+    assert torch.allclose(features[2], reference, atol=1e-5)
+
+
+def test_other_sampling_rates_are_resampled(extractor, clips):
+    clip16k = soxr.resample(clips[0].numpy().T, 32000, 16000).T
+    features = extractor(clip16k, sampling_rate=16000, return_tensors="pt")["input_features"]
+    manual = soxr.resample(clip16k.T, 16000, 32000, quality="HQ").T
+    expected = extractor(manual, sampling_rate=32000, return_tensors="pt")["input_features"]
+    assert torch.allclose(features, expected)
+
+
+def test_missing_sampling_rate_warns(extractor, clips):
+    with pytest.warns(UserWarning, match="No sampling_rate given"):
+        extractor(clips[0])
+
+
+def test_reads_stereo_files_and_resamples(extractor, clips, tmp_path):
+    path = tmp_path / "clip.wav"
+    sf.write(path, clips[0].numpy().T, 32000, subtype="FLOAT")
+    from_file = extractor(str(path), return_tensors="pt")["input_features"]
+    from_array = extractor(clips[0], sampling_rate=32000, return_tensors="pt")["input_features"]
+    assert torch.allclose(from_file, from_array, atol=1e-5)
+    path44 = tmp_path / "clip44.wav"
+    sf.write(path44, soxr.resample(clips[0].numpy().T, 32000, 44100), 44100, subtype="FLOAT")
+    assert extractor([path44], return_tensors="pt")["input_features"].shape == (1, 4, 1024, 128)
+
+
+def test_small_configuration_for_demos():
+    extractor = SpatialASTFeatureExtractor(max_length_s=1.0, num_frames=64, num_mel_bins=32)
+    features = extractor(binaural_test_signal(1, seconds=1.0), sampling_rate=32000, return_tensors="pt")[
+        "input_features"
+    ]
+    assert features.shape == (1, 4, 64, 32)
+    assert torch.isfinite(features).all()
+
+
+def test_save_and_reload(extractor, tmp_path):
+    extractor.save_pretrained(tmp_path)
+    reloaded = SpatialASTFeatureExtractor.from_pretrained(tmp_path)
+    assert reloaded.to_dict() == extractor.to_dict()
+    np.testing.assert_array_equal(reloaded.mel_filters, extractor.mel_filters)
+
+
+BAD_INPUTS = [
+    (np.zeros(32000, dtype=np.float32), "binaural \\(2-channel\\) audio, got mono"),
+    (np.zeros((1, 32000), dtype=np.float32), "got mono"),
+    (np.zeros((4, 32000), dtype=np.float32), "exactly 2 channels .* got 4"),
+    (np.zeros((32000, 2), dtype=np.float32), "looks channel-last"),
+    (np.zeros((2, 0), dtype=np.float32), "empty"),
+    (np.full((2, 100), np.nan, dtype=np.float32), "NaN or infinite"),
+    (np.array([[0.0, np.inf], [0.0, 0.0]], dtype=np.float32), "NaN or infinite"),
+    (np.zeros((2, 100), dtype=np.int16), "floating-point audio .* int16"),
+    (np.zeros((2, 2, 2, 100), dtype=np.float32), "Expected a clip"),
+    ([], "empty batch"),
+    (42, "Unsupported audio input of type int"),
+    (torch.zeros(2, 100, dtype=torch.complex64), "floating-point audio .* complex64"),
+]
+
+
+@pytest.mark.parametrize("audio, message", BAD_INPUTS)
+def test_bad_inputs_raise_clear_errors(extractor, audio, message):
+    with pytest.raises(ValueError, match=message):
+        extractor(audio, sampling_rate=32000)
+
+
+def test_bad_files_raise_clear_errors(extractor, tmp_path):
+    with pytest.raises(ValueError, match="Audio file not found"):
+        extractor(str(tmp_path / "missing.wav"))
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF this is not audio")
+    with pytest.raises(ValueError, match="Could not read audio file"):
+        extractor(str(corrupt))
+    mono = tmp_path / "mono.wav"
+    sf.write(mono, np.zeros(1000, dtype=np.float32), 32000)
+    with pytest.raises(ValueError, match="mono.wav.*got mono"):
+        extractor(str(mono))
