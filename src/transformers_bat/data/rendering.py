@@ -20,7 +20,7 @@ SAMPLE_RATE = 32_000
 
 
 class MissingAssetError(LookupError):
-    """A record names a clip or an RIR that the catalogue / RIR bank does not have."""
+    """A record names a clip or an RIR that the catalogue / RIR bank does not have (or cannot read)."""
 
 
 def _default_render_fn(clips, rirs, num_samples):
@@ -78,7 +78,7 @@ class SceneRenderer:
         clip_id = record[key]
         try:
             return self.catalogue.load(clip_id)
-        except (KeyError, FileNotFoundError, OSError) as error:
+        except Exception as error:  # missing id, missing file, unreadable file: all name the record
             raise MissingAssetError(
                 f"record {record.get('question_id')}: {key}={clip_id!r} cannot be loaded from {self.catalogue!r}: "
                 f"{error}"
@@ -88,7 +88,7 @@ class SceneRenderer:
         reverb_id = record[key]
         try:
             return self.rir_bank.load(reverb_id)
-        except (KeyError, FileNotFoundError, OSError) as error:
+        except Exception as error:  # missing id, missing file, unreadable file: all name the record
             raise MissingAssetError(
                 f"record {record.get('question_id')}: {key}={reverb_id!r} cannot be loaded from {self.rir_bank!r}: "
                 f"{error}"
