@@ -179,3 +179,42 @@ class StandInAudioSetCatalogue:
     def load(self, clip_id):
         audio, rate = sf.read(self.root / f"{clip_id}.wav", dtype="float32")
         return audio, rate
+
+
+def write_reverb_bank(
+    root: Path, num_rooms: int = 3, per_room: int = 16, rir_length: int = 400, seed: int = 0
+) -> Path:
+    """An authors'-layout RIR folder whose rooms each cover all 8 octants at two distances (cheap, no simulation)."""
+    rng = np.random.default_rng(seed)
+    data = []
+    for room in range(num_rooms):
+        sensor = np.array([0.0, 1.5, 0.0])
+        for k in range(per_room):
+            octant = k % 8
+            azimuth = rng.uniform(10, 80) + _azimuth_base(octant)
+            elevation = rng.uniform(10, 60) * (-1 if octant & 1 else 1)
+            distance = 1.0 + 0.5 * (k // 8) + rng.uniform(0.0, 0.2)
+            a, e = np.radians(azimuth), np.radians(elevation)
+            offset = distance * np.array([np.cos(e) * np.cos(a), np.sin(e), -np.cos(e) * np.sin(a)])
+            fname = f"scene{room:02d}/{k}.npy"
+            path = root / "binaural" / fname
+            path.parent.mkdir(parents=True, exist_ok=True)
+            rir = 0.01 * rng.standard_normal((2, rir_length))
+            rir[0, 0], rir[1, 2] = 1.0, 0.8
+            np.save(path, rir)
+            data.append(
+                {
+                    "fname": fname,
+                    "sensor_position": ",".join(map(str, sensor)),
+                    "source_position": ",".join(map(str, sensor + offset)),
+                    "agent_position": "0,0,0",
+                }
+            )
+    _json(root / "train_reverberation.json", {"data": data})
+    return root
+
+
+def _azimuth_base(octant: int) -> float:
+    """Start of the azimuth quadrant of an octant (bit 4 = left, bit 2 = behind)."""
+    left, behind = bool(octant & 4), bool(octant & 2)
+    return {(False, False): 0.0, (True, False): 90.0, (True, True): 180.0, (False, True): 270.0}[(left, behind)]
