@@ -191,6 +191,7 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             do_sample=False,
             bos_token_id=getattr(text_config, "bos_token_id", None),
             eos_token_id=eos,
+            suppress_tokens=[self.config.audio_token_id] if self.config.audio_token_id is not None else None,
             pad_token_id=getattr(text_config, "pad_token_id", None)
             if getattr(text_config, "pad_token_id", None) is not None
             else (eos[0] if isinstance(eos, list) else eos),
@@ -351,6 +352,14 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         )
 
     # ------------------------------------------------------------------ saving / assembling
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        """`PreTrainedModel.from_pretrained`; re-applies the encoder freeze (loading materialises fresh parameters)."""
+        model = super().from_pretrained(*args, **kwargs)
+        if isinstance(model, BatForConditionalGeneration) and model.config.freeze_audio_tower:
+            model.freeze_audio_tower()
+        return model
+
     def save_pretrained(self, save_directory: str | os.PathLike, *args, save_remote_code: bool = True, **kwargs):
         """`PreTrainedModel.save_pretrained`, plus the model code and the pipeline entry for `trust_remote_code`.
 
@@ -380,7 +389,8 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         """Assemble a BAT from a Spatial-AST checkpoint and a causal-LM checkpoint (+ its tokenizer) in one call.
 
         Adds the audio placeholder token to the tokenizer (as a special token), resizes the LM embeddings to the
-        new vocabulary, sets pad = eos where the tokenizer has no pad token, and initialises a fresh projector.
+        new vocabulary (new rows zero), sets pad = eos where the tokenizer has no pad token, and initialises a fresh
+        projector. The loaded encoder and LM become the model's modules (no copy), so a 7B LM is held once.
 
         Args:
             audio_encoder: Spatial-AST directory / model (any model whose config is a `SpatialASTConfig`; heads are
@@ -401,7 +411,8 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             audio_encoder = SpatialASTModel.from_pretrained(audio_encoder, dtype=dtype)
         if not isinstance(audio_encoder.config, SpatialASTConfig):
             raise ValueError(f"audio_encoder must be a Spatial-AST model, got {type(audio_encoder.config).__name__}.")
-        audio_state = getattr(audio_encoder, "spatial_ast", audio_encoder).state_dict()
+        if not isinstance(audio_encoder, SpatialASTModel):  # a model with heads: keep its encoder
+            audio_encoder = getattr(audio_encoder, audio_encoder.base_model_prefix)
         lm_path = None
         if not isinstance(language_model, PreTrainedModel):
             lm_path = language_model
@@ -420,12 +431,22 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.padding_side = "left"
         audio_token_id = tokenizer.convert_tokens_to_ids(audio_token)
-        if len(tokenizer) > language_model.get_input_embeddings().num_embeddings:
+        old_vocab = language_model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > old_vocab:
             language_model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+            # New rows start at zero: the placeholder's input row is always replaced by audio, and a zero output
+            # row keeps assembling deterministic (generation also suppresses the placeholder).
+            with torch.no_grad():
+                language_model.get_input_embeddings().weight[old_vocab:].zero_()
+                output = language_model.get_output_embeddings()
+                if output is not None and output.weight.shape[0] > old_vocab:
+                    output.weight[old_vocab:].zero_()
+                    if getattr(output, "bias", None) is not None:
+                        output.bias[old_vocab:].zero_()
 
         # pad = eos lives in the tokenizer and generation_config only: an embedding padding_idx would freeze EOS
         text_config = language_model.config
-        audio_config = SpatialASTConfig.from_dict(audio_encoder.config.to_dict())
+        audio_config = audio_encoder.config
         extra = {"prompt_template": prompt_template} if prompt_template else {}
         config = BatConfig(
             audio_config=audio_config,
@@ -437,9 +458,15 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             **extra,
             **config_kwargs,
         )
-        model = cls(config)
-        model.audio_tower.load_state_dict(audio_state)
-        model.language_model.load_state_dict(language_model.state_dict())
+        with torch.device("meta"):  # no second random copy of a 7B LM in memory: the loaded parts are moved in
+            model = cls(config)
+        model.audio_tower = audio_encoder
+        model.language_model = language_model
+        model.multi_modal_projector = BatMultiModalProjector(config)
+        with torch.no_grad():
+            model.multi_modal_projector.query.normal_(0.0, 1.0)
+            model.multi_modal_projector.linear.weight.normal_(0.0, config.initializer_range)
+            model.multi_modal_projector.linear.bias.zero_()
         if dtype is not None:
             model.to(dtype)
         if config.freeze_audio_tower:
