@@ -99,3 +99,12 @@ def test_feature_extractor_objects_are_called_like_transformers_ones(setup):
 
     renderer.features = FakeExtractor()
     assert renderer.collate(records[:2])["input_features"].shape == (2, 2)
+
+
+def test_spatial_ast_features_as_the_feature_step(setup):
+    from transformers_bat import SpatialASTFeatureExtractor
+
+    _, records, renderer = setup
+    renderer.features = SpatialASTFeatureExtractor()
+    batch = renderer.collate(records[:1])
+    assert tuple(batch["input_features"].shape) == (1, 4, 1024, 128)
