@@ -15,7 +15,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokenizer-dir", help="Tokenizer folder, if not the LLaMA directory.")
     parser.add_argument("--lora-alpha", type=float, default=32, help="LoRA alpha (not in model.pt; default 32).")
     parser.add_argument("--lora-dropout", type=float, default=0.05, help="LoRA dropout for further training.")
-    parser.add_argument("--qformer-heads", type=int, default=12, help="Q-Former attention heads (default 12).")
+    parser.add_argument("--qformer-heads", type=int, help="Q-Former attention heads (default hidden/64 = 12).")
     parser.add_argument("--merge", action="store_true", help="Merge LoRA into the LM instead of saving an adapter.")
     parser.add_argument("--dtype", choices=["float32", "float16", "bfloat16"], help="Save the model in this dtype.")
 

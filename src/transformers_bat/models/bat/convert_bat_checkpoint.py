@@ -70,8 +70,8 @@ def split_release_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict, dict
     return projector, lora, modules
 
 
-def projector_config_from_state(projector: dict[str, torch.Tensor], num_attention_heads: int = 12) -> dict:
-    """Q-Former shape read off the weights (head count is not stored: release default 12)."""
+def projector_config_from_state(projector: dict[str, torch.Tensor], num_attention_heads: int | None = None) -> dict:
+    """Q-Former shape read off the weights; the head count is not stored (default hidden / 64: 12 in the release)."""
     layers = sorted({int(m.group(1)) for key in projector if (m := QFORMER_LAYER.match(key))})
     cross = sorted({int(k.split(".")[3]) for k in projector if ".crossattention." in k})
     hidden = projector["query"].shape[-1]
@@ -79,7 +79,7 @@ def projector_config_from_state(projector: dict[str, torch.Tensor], num_attentio
     return {
         "hidden_size": hidden,
         "num_hidden_layers": len(layers),
-        "num_attention_heads": num_attention_heads,
+        "num_attention_heads": num_attention_heads or max(hidden // 64, 1),
         "intermediate_size": projector["qformer.encoder.layer.0.intermediate_query.dense.weight"].shape[0],
         "encoder_hidden_size": cross_key.shape[1],
         "cross_attention_frequency": cross[1] - cross[0] if len(cross) > 1 else max(len(layers), 1),
@@ -108,7 +108,7 @@ def convert_bat_checkpoint(
     tokenizer_dir: str | os.PathLike | None = None,
     lora_alpha: float = 32,
     lora_dropout: float = 0.05,
-    qformer_heads: int = 12,
+    qformer_heads: int | None = None,
     merge: bool = False,
     dtype: torch.dtype | None = None,
 ) -> BatForConditionalGeneration:
@@ -160,6 +160,8 @@ def convert_bat_checkpoint(
         missing = sorted(expected - set(peft_state))[:5]
         extra = sorted(set(peft_state) - expected)[:5]
         raise ValueError(f"LoRA weights do not fit the language model: missing {missing}, unexpected {extra}.")
+    # the projector is a `modules_to_save` module of the adapter: its copy is set from the same weights
+    peft_state.update({f"base_model.model.multi_modal_projector.{k}": v for k, v in projector_state.items()})
     result = set_peft_model_state_dict(peft_model, peft_state)
     if getattr(result, "unexpected_keys", None):
         raise ValueError(f"Unexpected LoRA keys: {result.unexpected_keys[:5]}")

@@ -113,6 +113,8 @@ class BatProcessor(ProcessorMixin):
     def _check_questions(text) -> list[str]:
         if text is None:
             raise ValueError("A question is required: pass text='Where is the sound coming from?' (or a list).")
+        if not isinstance(text, (str, list, tuple)):
+            raise ValueError(f"Questions must be a string or a list of strings, got {type(text).__name__}.")
         questions = [text] if isinstance(text, str) else list(text)
         if not questions:
             raise ValueError("Got an empty list of questions.")
@@ -220,7 +222,7 @@ class BatProcessor(ProcessorMixin):
         if kwargs:
             raise TypeError(f"Unexpected arguments for BatProcessor: {sorted(kwargs)}.")
         clips = self._as_clips(audio, sampling_rate)
-        if text is not None and not isinstance(text, str) and len(text) and not isinstance(text[0], str):
+        if isinstance(text, (list, tuple)) and text and isinstance(text[0], (list, tuple)):
             if len(text) != len(clips):
                 raise ValueError(f"Got {len(clips)} clips but {len(text)} lists of questions (one list per clip).")
             pairs = [(c, q) for c, group in enumerate(text) for q in self._check_questions(group)]

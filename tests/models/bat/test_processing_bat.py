@@ -1,0 +1,203 @@
+"""BatProcessor: prompt template, placeholder expansion, pairing, stereo file loading, padding, clear errors."""
+
+from __future__ import annotations
+
+import bat_tester as bt
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from transformers_bat import BatProcessor
+from transformers_bat.models.bat import BAT_PROMPT_TEMPLATE
+
+RATE = bt.SAMPLING_RATE
+
+
+@pytest.fixture(scope="module")
+def processor():
+    tokenizer = bt.build_tokenizer()
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|AUDIO|>"]})
+    return BatProcessor(bt.feature_extractor(), tokenizer, num_query_tokens=bt.NUM_QUERIES)
+
+
+def test_paper_prompt_and_override(processor):
+    assert processor.build_prompt("Where is it?") == (
+        "Based on the audio you've heard, refer to the instruction and provide a response.\n\n"
+        "### Instruction:\nWhere is it?\n\n### Response:"
+    )
+    assert processor.build_prompt("a {brace} question").count("{brace}") == 1  # no str.format surprises
+    custom = BatProcessor(processor.feature_extractor, processor.tokenizer, prompt_template="Q: {instruction}\nA:")
+    assert custom.build_prompt("Why?") == "Q: Why?\nA:"
+    with pytest.raises(ValueError, match="instruction"):
+        BatProcessor(processor.feature_extractor, processor.tokenizer, prompt_template="no field")
+    assert BAT_PROMPT_TEMPLATE.count("{instruction}") == 1
+
+
+def test_sequence_layout_and_left_padding(processor):
+    out = processor(
+        audio=[bt.binaural_clip(0), bt.binaural_clip(1)], text=["Where?", bt.QUESTIONS[1]], sampling_rate=RATE
+    )
+    assert set(out) == {"input_ids", "attention_mask", "input_features"}
+    assert out["input_features"].shape == (2, 4, 64, 32)
+    audio_id = processor.audio_token_id
+    for row, question in enumerate(["Where?", bt.QUESTIONS[1]]):
+        ids = out["input_ids"][row][out["attention_mask"][row].bool()].tolist()
+        prompt = processor.tokenizer(processor.build_prompt(question))["input_ids"]
+        assert ids == [audio_id] * bt.NUM_QUERIES + prompt  # placeholders, then BOS + prompt
+    short = out["attention_mask"][0]
+    assert short[0] == 0 and short[-1] == 1  # left padding
+    assert out["input_ids"][0][short == 0].eq(processor.tokenizer.eos_token_id).all()  # pad = eos
+
+
+@pytest.mark.parametrize(
+    ("n_clips", "text", "expected_clip_rows"),
+    [
+        (1, ["a?", "b?", "c?"], [0, 0, 0]),
+        (3, "a?", [0, 1, 2]),
+        (2, ["a?", "b?"], [0, 1]),
+        (2, [["a?", "b?"], ["c?"]], [0, 0, 1]),
+    ],
+)
+def test_pairing_clips_and_questions(processor, n_clips, text, expected_clip_rows):
+    clips = [bt.binaural_clip(i) for i in range(n_clips)]
+    out = processor(audio=clips if n_clips > 1 else clips[0], text=text, sampling_rate=RATE)
+    alone = processor(audio=clips, text=["x?"] * n_clips, sampling_rate=RATE)["input_features"]
+    assert out["input_features"].shape[0] == len(expected_clip_rows) == out["input_ids"].shape[0]
+    for row, clip in enumerate(expected_clip_rows):
+        assert torch.equal(out["input_features"][row], alone[clip])
+    with pytest.raises(ValueError, match="Cannot pair 3 clips with 2 questions"):
+        processor(audio=[bt.binaural_clip(i) for i in range(3)], text=["a?", "b?"], sampling_rate=RATE)
+
+
+def test_input_forms_agree_and_stereo_files_keep_channels(processor, tmp_path):
+    clip = bt.binaural_clip(5)
+    path = tmp_path / "clip.wav"
+    sf.write(path, clip.T, RATE, subtype="FLOAT")
+    forms = [
+        clip,
+        torch.from_numpy(clip),
+        str(path),
+        path,
+        {"array": clip, "sampling_rate": RATE},
+        {"path": str(path)},
+    ]
+    features = [processor(audio=form, text="Where?", sampling_rate=RATE)["input_features"] for form in forms]
+    for other in features[1:]:
+        assert torch.allclose(other, features[0], atol=1e-5)
+    # swapping the ears changes the features: the file was read as stereo, not downmixed
+    swapped = tmp_path / "swapped.wav"
+    sf.write(swapped, clip[::-1].T, RATE, subtype="FLOAT")
+    assert not torch.allclose(processor(audio=str(swapped), text="Where?")["input_features"], features[0])
+
+
+def test_other_rates_are_resampled(processor):
+    clip_48k = bt.binaural_clip(2, rate=48000)
+    out = processor(audio={"array": clip_48k, "sampling_rate": 48000}, text="Where?")
+    assert out["input_features"].shape == (1, 4, 64, 32)
+
+
+def test_answers_give_labels(processor):
+    out = processor(
+        audio=bt.binaural_clip(0), text=["a?", "b?"], answers=["Yes", "left, front, below; 2.5m"], sampling_rate=RATE
+    )
+    labels = out["labels"]
+    assert labels.shape == out["input_ids"].shape
+    for row, answer in enumerate(["Yes", "left, front, below; 2.5m"]):
+        tail = labels[row][labels[row] != -100].tolist()
+        assert tail[-1] == processor.tokenizer.eos_token_id
+        assert processor.tokenizer.decode(tail[:-1]) == answer
+    with pytest.raises(ValueError, match="2 answers for 1"):
+        processor(audio=bt.binaural_clip(0), text="a?", answers=["x", "y"], sampling_rate=RATE)
+
+
+def test_decode_answers(processor):
+    prompt = processor(audio=bt.binaural_clip(0), text="a?", sampling_rate=RATE)["input_ids"]
+    answer = processor.tokenizer(" right, behind, above; 1m", add_special_tokens=False)["input_ids"]
+    sequences = torch.cat([prompt, torch.tensor([answer + [processor.tokenizer.eos_token_id]])], dim=1)
+    assert processor.decode_answers(sequences, prompt.shape[1]) == ["right, behind, above; 1m"]
+
+
+def test_save_and_load(processor, tmp_path):
+    processor.save_pretrained(tmp_path)
+    loaded = BatProcessor.from_pretrained(tmp_path)
+    assert (loaded.num_query_tokens, loaded.audio_token, loaded.prompt_template) == (
+        bt.NUM_QUERIES,
+        "<|AUDIO|>",
+        BAT_PROMPT_TEMPLATE,
+    )
+    a = processor(audio=bt.binaural_clip(1), text="Where?", sampling_rate=RATE)
+    b = loaded(audio=bt.binaural_clip(1), text="Where?", sampling_rate=RATE)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_missing_or_empty_question(processor):
+    clip = bt.binaural_clip(0)
+    with pytest.raises(ValueError, match="A question is required"):
+        processor(audio=clip, sampling_rate=RATE)
+    with pytest.raises(ValueError, match=r"question\[0\] is empty"):
+        processor(audio=clip, text="   ", sampling_rate=RATE)
+    with pytest.raises(ValueError, match=r"question\[1\] is empty"):
+        processor(audio=clip, text=["ok?", ""], sampling_rate=RATE)
+    with pytest.raises(ValueError, match="empty list of questions"):
+        processor(audio=clip, text=[], sampling_rate=RATE)
+    with pytest.raises(ValueError, match="must be a string"):
+        processor(audio=clip, text=[3], sampling_rate=RATE)
+
+
+def test_missing_audio(processor):
+    with pytest.raises(ValueError, match="pass audio"):
+        processor(text="Where?")
+
+
+def test_mono_and_channel_errors(processor, tmp_path):
+    mono = bt.binaural_clip(0)[0]
+    with pytest.raises(ValueError, match="binaural"):
+        processor(audio=mono, text="Where?", sampling_rate=RATE)
+    path = tmp_path / "mono.wav"
+    sf.write(path, mono, RATE)
+    with pytest.raises(ValueError, match="mono"):
+        processor(audio=str(path), text="Where?")
+    with pytest.raises(ValueError, match="exactly 2 channels"):
+        processor(audio=np.zeros((3, RATE // 2), np.float32), text="Where?", sampling_rate=RATE)
+    with pytest.raises(ValueError, match="channel-last"):
+        processor(audio=bt.binaural_clip(0).T.copy(), text="Where?", sampling_rate=RATE)
+
+
+@pytest.mark.parametrize("rate", [0, -16000, "32k", 22050.5, True])
+def test_wrong_sampling_rate(processor, rate):
+    with pytest.raises(ValueError, match="sampling_rate must be"):
+        processor(audio=bt.binaural_clip(0), text="Where?", sampling_rate=rate)
+    with pytest.raises(ValueError, match="sampling_rate must be"):
+        processor(audio={"array": bt.binaural_clip(0), "sampling_rate": rate}, text="Where?")
+
+
+def test_dict_without_rate(processor):
+    with pytest.raises(ValueError, match="needs 'sampling_rate'"):
+        processor(audio={"array": bt.binaural_clip(0)}, text="Where?")
+
+
+def test_too_long_audio(processor):
+    long_clip = bt.binaural_clip(0, seconds=1.5)  # the tiny feature extractor's window is 1 s
+    with pytest.raises(ValueError, match=r"lasts 1\.50 s, longer than the model's 1 s window"):
+        processor(audio=long_clip, text="Where?", sampling_rate=RATE)
+    cropped = processor(audio=long_clip, text="Where?", sampling_rate=RATE, truncation=True)
+    first_second = processor(audio=long_clip[:, :RATE], text="Where?", sampling_rate=RATE)
+    assert torch.allclose(cropped["input_features"], first_second["input_features"])
+
+
+def test_non_audio_and_missing_files(processor, tmp_path):
+    text_file = tmp_path / "notes.wav"
+    text_file.write_text("this is not audio")
+    with pytest.raises(ValueError, match="Could not read .*notes.wav as audio"):
+        processor(audio=str(text_file), text="Where?")
+    with pytest.raises(ValueError, match="not found"):
+        processor(audio=str(tmp_path / "missing.wav"), text="Where?")
+
+
+def test_tokenizer_without_audio_token():
+    with pytest.raises(ValueError, match="has no '<\\|AUDIO\\|>' token"):
+        BatProcessor(bt.feature_extractor(), bt.build_tokenizer())
