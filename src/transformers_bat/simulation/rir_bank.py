@@ -1,0 +1,478 @@
+"""RIR banks: render many binaural RIRs to sharded files, and read our banks or the authors' ``mp3d_reverb``.
+
+Our bank directory::
+
+    bank.json                      settings (seed, HRTF, rooms, placement, shard size); fixed at creation
+    shards/shard-00000.npy         (n, 2, L) float32, zero-padded to the longest RIR of the shard
+    shards/shard-00000.json        {"data": [record, ...]} for the shard (written after the .npy)
+    reverberation.json             all records, written when every shard is complete
+
+Records follow the authors' ``*_reverberation.json`` schema (``fname``, ``sensor_position``,
+``source_position``, ``agent_position`` as "x,y,z" strings) extended with heading, room, RT60, labels and
+where the samples are. Positions are in the simulator frame (z up) for our banks.
+
+RIR ``i`` depends only on (seed, i) and the settings, so any worker count, and any resumed run, gives the same
+bytes. Every file is written to a temporary name and renamed; a shard counts as done when its JSON exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import labels
+from .geometry import AUTHORS_FRAME, label_from_offset, listener_offset
+from .rir_rendering import BinauralRenderer, PlacementConfig, Scene, place_source, target_for_index
+from .rooms import sample_room
+
+BANK_FORMAT = "transformers-bat-rir-bank"
+BANK_VERSION = 1
+SETTINGS_FILE = "bank.json"
+MERGED_FILE = "reverberation.json"
+SHARD_DIR = "shards"
+AUTHORS_SAMPLE_RATE = 32000
+
+
+class RIRFileError(OSError):
+    """An RIR file exists in the index but cannot be read as a (2, L) array."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass(frozen=True)
+class RIRInfo:
+    """What is known about one RIR of a bank. Positions are in the bank's own world frame."""
+
+    reverb_id: str
+    room_id: str
+    azimuth_deg: float
+    elevation_deg: float
+    distance_m: float
+    azimuth_index: int
+    elevation_index: int
+    distance_index: int
+    source_position: tuple[float, float, float]
+    listener_position: tuple[float, float, float]
+    heading_deg: float | None = None
+    rt60_s: float | None = None
+
+    @property
+    def direction_words(self) -> tuple[str, str, str]:
+        """(lateral, frontal, vertical) SpatialSoundQA words, e.g. ("left", "front", "below")."""
+        return labels.direction_words(self.azimuth_deg, self.elevation_deg)
+
+    @property
+    def octant_index(self) -> int:
+        return labels.octant_index(self.azimuth_deg, self.elevation_deg)
+
+    @property
+    def distance_bin_m(self) -> float:
+        """The distance class in metres (0.5 m steps), as SpatialSoundQA answers state it."""
+        return float(labels.index_to_distance(self.distance_index))
+
+
+def _xyz_text(position) -> str:
+    return ",".join(repr(float(v)) for v in position)
+
+
+def _parse_xyz(text, where: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in (text.split(",") if isinstance(text, str) else text))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where}: cannot parse position {text!r}") from error
+    if len(values) != 3:
+        raise ValueError(f"{where}: position {text!r} does not have 3 coordinates")
+    return values
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reading
+
+
+class RIRBank:
+    """A read-only collection of binaural RIRs. Open either layout with :meth:`RIRBank.open`."""
+
+    sample_rate: int = AUTHORS_SAMPLE_RATE
+
+    @staticmethod
+    def open(path, split: str = "train") -> RIRBank:
+        """Open our bank directory (has ``bank.json``) or the authors' ``mp3d_reverb`` directory
+        (``binaural/`` and ``{split}_reverberation.json``). ``FileNotFoundError`` names what is missing."""
+        root = Path(path)
+        if not root.is_dir():
+            raise FileNotFoundError(f"RIR bank directory not found: {root}")
+        if (root / SETTINGS_FILE).is_file():
+            return SimulatedRIRBank(root)
+        if (root / f"{split}_reverberation.json").is_file() or (root / "binaural").is_dir():
+            return SoundSpacesRIRBank(root, split=split)
+        raise FileNotFoundError(
+            f"{root} is neither a simulated bank (no {SETTINGS_FILE}) nor the authors' mp3d_reverb layout "
+            f"(no {split}_reverberation.json and no binaural/)"
+        )
+
+    def __init__(self, infos: list[RIRInfo]):
+        self._infos = {info.reverb_id: info for info in infos}
+        self._ids = [info.reverb_id for info in infos]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[RIRInfo]:
+        return (self._infos[reverb_id] for reverb_id in self._ids)
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def info(self, reverb_id: str) -> RIRInfo:
+        try:
+            return self._infos[reverb_id]
+        except KeyError:
+            raise KeyError(f"unknown reverb id {reverb_id!r} in {self!r}") from None
+
+    def load(self, reverb_id: str) -> np.ndarray:
+        """The RIR (2, L) float32 at 32 kHz, row 0 = left ear."""
+        raise NotImplementedError
+
+
+class SoundSpacesRIRBank(RIRBank):
+    """The authors' release: ``binaural/<scene>/<k>.npy`` (2, L) float64 and ``{split}_reverberation.json``.
+
+    Labels come from world-frame offsets ``source - sensor`` (+x right, +y up, -z front); no heading, no RT60.
+    """
+
+    def __init__(self, root, split: str = "train"):
+        self.root = Path(root)
+        self.split = split
+        index_file = self.root / f"{split}_reverberation.json"
+        if not index_file.is_file():
+            raise FileNotFoundError(f"authors' RIR index not found: {index_file}")
+        if not (self.root / "binaural").is_dir():
+            raise FileNotFoundError(f"authors' RIR folder not found: {self.root / 'binaural'}")
+        with open(index_file) as handle:
+            records = json.load(handle)["data"]
+        infos = []
+        for record in records:
+            where = f"{index_file.name}: {record.get('fname')}"
+            sensor = _parse_xyz(record["sensor_position"], where)
+            source = _parse_xyz(record["source_position"], where)
+            label = label_from_offset(listener_offset(source, sensor, None, AUTHORS_FRAME))
+            infos.append(
+                RIRInfo(
+                    reverb_id=record["fname"],
+                    room_id=record["fname"].split("/")[0],
+                    source_position=source,
+                    listener_position=sensor,
+                    **asdict(label),
+                )
+            )
+        super().__init__(infos)
+
+    def __repr__(self) -> str:
+        return f"SoundSpacesRIRBank({str(self.root)!r}, split={self.split!r}, {len(self)} RIRs)"
+
+    def load(self, reverb_id: str) -> np.ndarray:
+        self.info(reverb_id)
+        path = self.root / "binaural" / reverb_id
+        try:
+            rir = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as error:
+            raise RIRFileError(f"cannot read RIR {reverb_id!r} from {path}: {error}") from error
+        return _checked_rir(rir, path)
+
+
+def _checked_rir(rir, path) -> np.ndarray:
+    rir = np.asarray(rir)
+    if rir.ndim != 2 or rir.shape[0] != 2 or rir.shape[1] == 0:
+        raise RIRFileError(f"RIR at {path} has shape {rir.shape}; expected (2, L) with L > 0")
+    if not np.all(np.isfinite(rir)):
+        raise RIRFileError(f"RIR at {path} contains NaN or infinite values")
+    return np.ascontiguousarray(rir, dtype=np.float32)
+
+
+class SimulatedRIRBank(RIRBank):
+    """A bank written by :func:`render_bank` (complete shards only, so a partial bank is readable too)."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        settings_file = self.root / SETTINGS_FILE
+        if not settings_file.is_file():
+            raise FileNotFoundError(f"bank settings not found: {settings_file}")
+        with open(settings_file) as handle:
+            self.settings = json.load(handle)
+        self.sample_rate = int(self.settings["sample_rate"])
+        merged = self.root / MERGED_FILE
+        if merged.is_file():
+            with open(merged) as handle:
+                records = json.load(handle)["data"]
+        else:
+            records = []
+            for shard_json in sorted((self.root / SHARD_DIR).glob("shard-*.json")):
+                with open(shard_json) as handle:
+                    records.extend(json.load(handle)["data"])
+        self._records = {record["fname"]: record for record in records}
+        self._shards: dict[str, np.ndarray] = {}
+        super().__init__([_info_from_record(record) for record in records])
+
+    def __repr__(self) -> str:
+        return f"SimulatedRIRBank({str(self.root)!r}, {len(self)} RIRs)"
+
+    def record(self, reverb_id: str) -> dict:
+        """The full metadata record (room geometry, absorption, shard location...)."""
+        self.info(reverb_id)
+        return self._records[reverb_id]
+
+    def load(self, reverb_id: str) -> np.ndarray:
+        record = self.record(reverb_id)
+        path = self.root / SHARD_DIR / record["shard"]
+        if record["shard"] not in self._shards:
+            try:
+                self._shards[record["shard"]] = np.load(path, mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError, EOFError) as error:
+                raise RIRFileError(f"cannot read RIR shard {path} (for {reverb_id!r}): {error}") from error
+        shard = self._shards[record["shard"]]
+        try:
+            rir = shard[int(record["shard_offset"]), :, : int(record["num_samples"])]
+        except (IndexError, ValueError) as error:
+            raise RIRFileError(f"shard {path} has no RIR {reverb_id!r} at offset {record['shard_offset']}") from error
+        return _checked_rir(rir, path)
+
+
+def _info_from_record(record: dict) -> RIRInfo:
+    return RIRInfo(
+        reverb_id=record["fname"],
+        room_id=record["room_id"],
+        azimuth_deg=float(record["azimuth_deg"]),
+        elevation_deg=float(record["elevation_deg"]),
+        distance_m=float(record["distance_m"]),
+        azimuth_index=int(record["azimuth_index"]),
+        elevation_index=int(record["elevation_index"]),
+        distance_index=int(record["distance_index"]),
+        source_position=_parse_xyz(record["source_position"], record["fname"]),
+        listener_position=_parse_xyz(record["sensor_position"], record["fname"]),
+        heading_deg=float(record["heading_deg"]),
+        rt60_s=float(record["rt60_s"]),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass(frozen=True)
+class BankSettings:
+    """Everything that decides the bytes of a bank (saved as ``bank.json``; a resume must match it)."""
+
+    seed: int
+    num_rirs: int
+    shard_size: int = 64
+    hrtf: str = "kemar"
+    sample_rate: int = 32000
+    rirs_per_room: int = 8
+    rt60_range_s: tuple[float, float] = (0.2, 0.8)
+    side_range_m: tuple[float, float] = (3.0, 10.0)
+    height_range_m: tuple[float, float] = (2.5, 3.5)
+    polygon_probability: float = 0.4
+    max_order: int = 3
+    max_rir_s: float = 2.0
+    placement: PlacementConfig = field(default_factory=PlacementConfig)
+
+    def __post_init__(self):
+        if self.num_rirs < 1 or self.shard_size < 1 or self.rirs_per_room < 1:
+            raise ValueError("num_rirs, shard_size and rirs_per_room must be positive")
+
+    @property
+    def num_shards(self) -> int:
+        return -(-self.num_rirs // self.shard_size)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data = json.loads(json.dumps(data))  # tuples -> lists, as they come back from disk
+        return {"format": BANK_FORMAT, "version": BANK_VERSION, "world_frame": "simulator (z up)", **data}
+
+    @classmethod
+    def from_json(cls, data: dict) -> BankSettings:
+        data = {k: v for k, v in data.items() if k not in ("format", "version", "world_frame")}
+        placement = data.pop("placement")
+        placement["distance_index_range"] = tuple(placement["distance_index_range"])
+        tuples = ("rt60_range_s", "side_range_m", "height_range_m")
+        return cls(
+            **{k: tuple(v) if k in tuples else v for k, v in data.items()}, placement=PlacementConfig(**placement)
+        )
+
+
+def scene_for_index(settings: BankSettings, index: int, elevation_range_deg=(-90.0, 90.0)) -> Scene:
+    """The scene of RIR ``index``: a function of (settings, index) only.
+
+    Rooms are shared by ``rirs_per_room`` consecutive RIRs (like the authors' ~10 per room); each RIR has its
+    own listener pose. The room is made long enough for the farthest target of its group.
+    """
+    config = settings.placement
+    group = index // settings.rirs_per_room
+    members = range(group * settings.rirs_per_room, (group + 1) * settings.rirs_per_room)
+    farthest_m = max(target_for_index(j, settings.seed, config).distance_index for j in members) * 0.5 + 0.25
+    room_options = dict(
+        rt60_range_s=settings.rt60_range_s,
+        side_range_m=settings.side_range_m,
+        height_range_m=settings.height_range_m,
+        polygon_probability=settings.polygon_probability,
+        min_long_side_m=farthest_m + 1.5,
+    )
+    target = target_for_index(index, settings.seed, config)
+    room = sample_room(np.random.default_rng([settings.seed, group, 1]), f"room{group:06d}", **room_options)
+    scene = place_source(room, target, np.random.default_rng([settings.seed, index, 2]), elevation_range_deg, config)
+    attempt = 0
+    while scene is None:
+        # the shared room cannot hold this target: give this RIR a room of its own (still deterministic)
+        attempt += 1
+        if attempt > 50:
+            raise RuntimeError(f"could not place RIR {index} ({target}) in 50 rooms; widen side_range_m")
+        rng = np.random.default_rng([settings.seed, index, 3, attempt])
+        room = sample_room(rng, f"room{group:06d}-{index}", **room_options)
+        scene = place_source(room, target, rng, elevation_range_deg, config)
+    return scene
+
+
+def _record(index: int, scene: Scene, shard: str, offset: int, num_samples: int) -> dict:
+    listener = scene.listener_position
+    room_id = scene.room.room_id
+    return {
+        "fname": f"{room_id}/{index:06d}",
+        "sensor_position": _xyz_text(listener),
+        "source_position": _xyz_text(scene.source_position),
+        "agent_position": _xyz_text((listener[0], listener[1], 0.0)),
+        "heading_deg": scene.heading_deg,
+        "room_id": room_id,
+        "rt60_s": scene.room.rt60_s,
+        "room": scene.room.to_dict(),
+        **asdict(scene.label),
+        "index": index,
+        "shard": shard,
+        "shard_offset": offset,
+        "num_samples": num_samples,
+    }
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(settings_json: dict) -> None:
+    from .hrtf import load_hrir_set
+
+    settings = BankSettings.from_json(settings_json)
+    hrir_set = load_hrir_set(settings.hrtf, settings.sample_rate)
+    _WORKER["settings"] = settings
+    _WORKER["elevation_range"] = (hrir_set.min_elevation_deg, hrir_set.max_elevation_deg)
+    _WORKER["renderer"] = BinauralRenderer(
+        hrir_set, settings.sample_rate, max_order=settings.max_order, max_rir_s=settings.max_rir_s
+    )
+
+
+def _render_index(index: int) -> tuple[int, Scene, np.ndarray]:
+    settings = _WORKER["settings"]
+    scene = scene_for_index(settings, index, _WORKER["elevation_range"])
+    return index, scene, _WORKER["renderer"].render(scene, [settings.seed, index])
+
+
+def _atomic_write(path: Path, write) -> None:
+    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def _json_bytes(data) -> bytes:
+    return (json.dumps(data, indent=1) + "\n").encode()
+
+
+def _write_shard(shard_dir: Path, shard_index: int, results: list) -> None:
+    name = f"shard-{shard_index:05d}"
+    length = max(rir.shape[1] for _, _, rir in results)
+    samples = np.zeros((len(results), 2, length), dtype=np.float32)
+    records = []
+    for offset, (index, scene, rir) in enumerate(results):
+        samples[offset, :, : rir.shape[1]] = rir
+        records.append(_record(index, scene, f"{name}.npy", offset, rir.shape[1]))
+    _atomic_write(shard_dir / f"{name}.npy", lambda handle: np.save(handle, samples, allow_pickle=False))
+    _atomic_write(shard_dir / f"{name}.json", lambda handle: handle.write(_json_bytes({"data": records})))
+
+
+def render_bank(output_dir, settings: BankSettings, num_workers: int = 1, progress: bool = True) -> Path:
+    """Render (or finish) a bank; returns the merged metadata path.
+
+    Complete shards of an earlier, interrupted run with the same settings are kept; a directory made with other
+    settings raises ``ValueError``. Workers use the spawn start method and each loads the HRIRs once.
+    """
+    from tqdm.auto import tqdm
+
+    output_dir = Path(output_dir)
+    shard_dir = output_dir / SHARD_DIR
+    settings_json = settings.to_json()
+    if settings.hrtf not in ("kemar", "spherical"):
+        from .hrtf import read_sofa
+
+        read_sofa(settings.hrtf, settings.sample_rate)  # fail early, before anything is written
+    settings_file = output_dir / SETTINGS_FILE
+    if settings_file.is_file():
+        with open(settings_file) as handle:
+            existing = json.load(handle)
+        if existing != settings_json:
+            changed = sorted(k for k in set(existing) | set(settings_json) if existing.get(k) != settings_json.get(k))
+            raise ValueError(f"{output_dir} holds a bank made with other settings ({', '.join(changed)} differ)")
+    elif output_dir.exists() and any(output_dir.iterdir()):
+        raise ValueError(f"{output_dir} exists, is not empty and is not a RIR bank; choose an empty directory")
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    if not settings_file.is_file():
+        _atomic_write(settings_file, lambda handle: handle.write(_json_bytes(settings_json)))
+    for stale in shard_dir.glob("*.tmp-*"):
+        stale.unlink()  # left by a killed run; its shard is re-rendered below
+    done = {s for s in range(settings.num_shards) if (shard_dir / f"shard-{s:05d}.json").is_file()}
+    todo = [s for s in range(settings.num_shards) if s not in done]
+    indices = [
+        i for s in todo for i in range(s * settings.shard_size, min((s + 1) * settings.shard_size, settings.num_rirs))
+    ]
+    bar = tqdm(total=settings.num_rirs, initial=settings.num_rirs - len(indices), unit="RIR", disable=not progress)
+    pool = None
+    try:
+        if num_workers > 1 and len(indices) > 1:
+            import multiprocessing
+
+            pool = multiprocessing.get_context("spawn").Pool(num_workers, _init_worker, (settings_json,))
+            results = pool.imap(_render_index, indices, chunksize=1)
+        else:
+            _init_worker(settings_json)
+            results = map(_render_index, indices)
+        pending: list = []
+        for result in results:
+            pending.append(result)
+            bar.update(1)
+            shard_index = result[0] // settings.shard_size
+            shard_end = min((shard_index + 1) * settings.shard_size, settings.num_rirs)
+            if result[0] == shard_end - 1:
+                _write_shard(shard_dir, shard_index, pending)
+                pending = []
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    records = []
+    for s in range(settings.num_shards):
+        with open(shard_dir / f"shard-{s:05d}.json") as handle:
+            records.extend(json.load(handle)["data"])
+    merged = output_dir / MERGED_FILE
+    _atomic_write(merged, lambda handle: handle.write(_json_bytes({"data": records})))
+    return merged

@@ -1,0 +1,125 @@
+"""On-the-fly spatialisation exactly as the release renders a record (see ``spatialsoundqa.md``):
+
+each mono source is the first channel of its clip, resampled to 32 kHz, RMS-normalised to -14 dBFS and
+padded/cropped to 10 s; it is convolved (FFT, full) with its binaural RIR padded/cropped to 64,000 samples and
+truncated to the clip length; two sources are mixed as ``(w1 + w2) / 2`` with no renormalisation.
+
+The convolution is a batched torch FFT (CPU or GPU, float32): the data loader calls it when a sample is read.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+SAMPLE_RATE = 32000
+NUM_SAMPLES = 320000  # 10 s
+RIR_LENGTH = 64000  # 2 s
+TARGET_DBFS = -14.0
+SILENCE_RMS = 1e-6
+
+
+def _fast_fft_length(minimum: int) -> int:
+    """Smallest 2^a 3^b 5^c >= minimum (FFT sizes that pocketfft/MKL/cuFFT handle fastest)."""
+    best = 1 << (int(minimum) - 1).bit_length()
+    power5 = 1
+    while power5 < best:
+        power35 = power5
+        while power35 < best:
+            candidate = power35
+            while candidate < minimum:
+                candidate *= 2
+            best = min(best, candidate)
+            power35 *= 3
+        power5 *= 5
+    return best
+
+
+def prepare_source(audio, sample_rate: int, num_samples: int = NUM_SAMPLES) -> torch.Tensor:
+    """Mono source (num_samples,) float32: first channel, 32 kHz, -14 dBFS RMS, zero-padded or cropped.
+
+    ``audio`` is 1-D (T,) or (channels, T), numpy or torch. Raises ``ValueError`` for empty, non-finite or
+    silent audio (a silent clip cannot be normalised and would be a mislabelled sample).
+    """
+    if isinstance(audio, torch.Tensor):
+        audio = audio.detach().cpu().numpy()
+    audio = np.asarray(audio)
+    if audio.ndim == 2:
+        audio = audio[0]
+    elif audio.ndim != 1:
+        raise ValueError(f"source audio must be 1-D (T,) or (channels, T), got shape {audio.shape}")
+    if audio.size == 0:
+        raise ValueError("source audio is empty")
+    audio = audio.astype(np.float64)
+    if not np.all(np.isfinite(audio)):
+        raise ValueError("source audio contains NaN or infinite samples")
+    if int(sample_rate) <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    if int(sample_rate) != SAMPLE_RATE:
+        import soxr
+
+        audio = soxr.resample(audio, int(sample_rate), SAMPLE_RATE, quality="HQ")
+    rms = float(np.sqrt(np.mean(audio**2)))
+    if rms < SILENCE_RMS:
+        raise ValueError(f"source audio is silent (RMS {rms:.2e}); cannot normalise it to {TARGET_DBFS} dBFS")
+    audio = audio * (10.0 ** (TARGET_DBFS / 20.0) / rms)
+    out = np.zeros(int(num_samples), dtype=np.float32)
+    length = min(len(audio), int(num_samples))
+    out[:length] = audio[:length]
+    return torch.from_numpy(out)
+
+
+def fit_rir(rirs: torch.Tensor, rir_length: int = RIR_LENGTH) -> torch.Tensor:
+    """Zero-pad or crop RIRs (..., 2, L) to (..., 2, rir_length)."""
+    length = rirs.shape[-1]
+    if length >= rir_length:
+        return rirs[..., :rir_length]
+    return torch.nn.functional.pad(rirs, (0, rir_length - length))
+
+
+def spatialize(sources: torch.Tensor, rirs: torch.Tensor, rir_length: int | None = RIR_LENGTH) -> torch.Tensor:
+    """Binaural signals (B, 2, T) = each source (B, T) convolved with its RIR (B, 2, L), truncated to T.
+
+    A single RIR (2, L) is shared by every source. RIRs are padded/cropped to ``rir_length`` first (the
+    release's 64,000; ``None`` keeps them as given). Runs on the device and in the dtype of ``sources``.
+    """
+    if sources.ndim != 2:
+        raise ValueError(f"sources must be (B, T), got shape {tuple(sources.shape)}")
+    if rirs.ndim == 2:
+        rirs = rirs.unsqueeze(0)
+    if rirs.ndim != 3 or rirs.shape[1] != 2 or rirs.shape[0] not in (1, sources.shape[0]):
+        raise ValueError(
+            f"rirs must be (B, 2, L) or (2, L) for sources {tuple(sources.shape)}, got {tuple(rirs.shape)}"
+        )
+    rirs = rirs.to(device=sources.device, dtype=sources.dtype)
+    if rir_length is not None:
+        rirs = fit_rir(rirs, int(rir_length))
+    num_samples = sources.shape[-1]
+    # trailing zeros (padding) change nothing in the result: size the FFT by the last non-zero RIR sample
+    nonzero = torch.nonzero(rirs.abs().amax(dim=(0, 1)))
+    effective_length = int(nonzero[-1]) + 1 if len(nonzero) else 1
+    rirs = rirs[..., :effective_length]
+    fft_length = _fast_fft_length(num_samples + effective_length - 1)
+    source_spectrum = torch.fft.rfft(sources, n=fft_length).unsqueeze(1)  # (B, 1, F)
+    rir_spectrum = torch.fft.rfft(rirs, n=fft_length)  # (B or 1, 2, F)
+    return torch.fft.irfft(source_spectrum * rir_spectrum, n=fft_length)[..., :num_samples]
+
+
+def mix_sources(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Two spatialised sources mixed as in the release: ``(first + second) / 2``, no renormalisation."""
+    return (first + second) / 2
+
+
+def render_scene(clips, rirs, num_samples: int = NUM_SAMPLES, rir_length: int = RIR_LENGTH) -> np.ndarray:
+    """One record's binaural audio (2, num_samples) float32 from one or two ``(audio, sample_rate)`` clips and
+    as many (2, L) RIRs (source ``k`` is heard through ``rirs[k]``)."""
+    if len(clips) != len(rirs) or len(clips) not in (1, 2):
+        raise ValueError(f"need one or two clips with one RIR each, got {len(clips)} clips and {len(rirs)} RIRs")
+    sources = torch.stack([prepare_source(audio, rate, num_samples) for audio, rate in clips])
+    responses = [fit_rir(torch.as_tensor(np.asarray(rir, dtype=np.float32)), rir_length) for rir in rirs]
+    for rir in responses:
+        if rir.ndim != 2 or rir.shape[0] != 2:
+            raise ValueError(f"each RIR must be (2, L), got shape {tuple(rir.shape)}")
+    rendered = spatialize(sources, torch.stack(responses), rir_length=None)
+    mixed = rendered[0] if len(clips) == 1 else mix_sources(rendered[0], rendered[1])
+    return mixed.numpy().astype(np.float32, copy=False)
