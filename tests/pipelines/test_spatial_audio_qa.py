@@ -1,0 +1,207 @@
+"""The spatial-audio-qa pipeline: input forms, batching, generation kwargs, parsed answers, clear errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from transformers import pipeline
+from transformers.pipelines import PIPELINE_REGISTRY
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models" / "bat"))
+import bat_tester as bt  # noqa: E402
+
+from transformers_bat.pipelines import SpatialAudioQAPipeline, parse_answer  # noqa: E402
+
+RATE = bt.SAMPLING_RATE
+TRAINED = [  # (clip seed, question, answer) the tiny model is overfitted to
+    (0, "Where is the sound coming from?", "left, front, below; 2.5m"),
+    (1, "Is the car on the left of the dog?", "Yes"),
+]
+
+
+@pytest.fixture(scope="module")
+def saved_bat(tmp_path_factory):
+    """A tiny BAT overfitted to answer TRAINED, saved with its processor."""
+    model, processor = bt.build_bat("llama", seed=4)
+    inputs = processor(
+        audio=[bt.binaural_clip(seed) for seed, _, _ in TRAINED],
+        text=[q for _, q, _ in TRAINED],
+        answers=[a for _, _, a in TRAINED],
+        sampling_rate=RATE,
+    )
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model.train()
+    for _ in range(60):
+        loss = model(**inputs).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if loss.item() < 0.02:
+            break
+    model.eval()
+    directory = tmp_path_factory.mktemp("bat")
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def qa(saved_bat):
+    return pipeline("spatial-audio-qa", model=str(saved_bat), num_beams=1, max_new_tokens=32)
+
+
+def test_registered_task(qa):
+    assert "spatial-audio-qa" in PIPELINE_REGISTRY.get_supported_tasks()
+    assert isinstance(qa, SpatialAudioQAPipeline)
+
+
+def test_answers_and_parsed_structure(qa):
+    result = qa(bt.binaural_clip(0), question=TRAINED[0][1], sampling_rate=RATE)
+    assert result == {
+        "question": TRAINED[0][1],
+        "answer": "left, front, below; 2.5m",
+        "answer_type": "direction_distance",
+        "parsed": {"lateral": "left", "frontal": "front", "vertical": "below", "distance_m": 2.5},
+    }
+    yes = qa(bt.binaural_clip(1), question=TRAINED[1][1], sampling_rate=RATE)
+    assert (yes["answer"], yes["answer_type"], yes["parsed"]) == ("Yes", "yes_no", True)
+    forced = qa(bt.binaural_clip(1), question=TRAINED[1][1], sampling_rate=RATE, question_type="DOA")
+    assert (forced["answer_type"], forced["parsed"]) == ("direction_distance", None)  # format mismatch
+
+
+def test_input_forms(qa, tmp_path):
+    clip = bt.binaural_clip(0)
+    path = tmp_path / "clip.flac"
+    sf.write(path, clip.T, RATE)
+    question = TRAINED[0][1]
+    expected = qa(clip, question=question, sampling_rate=RATE)["answer"]
+    assert qa(str(path), question=question)["answer"] == expected
+    assert qa(path, question=question)["answer"] == expected
+    assert qa({"array": clip, "sampling_rate": RATE}, question=question)["answer"] == expected
+    assert qa(torch.from_numpy(clip), question=question, sampling_rate=RATE)["answer"] == expected
+    assert qa({"audio": str(path), "question": question})["answer"] == expected
+    rows = qa([{"audio": str(path), "question": q} for _, q, _ in TRAINED])
+    assert [r["question"] for r in rows] == [q for _, q, _ in TRAINED]
+
+
+def test_lists_batches_and_question_pairing(qa):
+    clips = [bt.binaural_clip(seed) for seed, _, _ in TRAINED]
+    questions = [q for _, q, _ in TRAINED]
+    one_by_one = [qa(c, question=q, sampling_rate=RATE)["answer"] for c, q in zip(clips, questions)]
+    assert one_by_one == [a for _, _, a in TRAINED]
+    for batch_size in (1, 2):
+        results = qa(clips, question=questions, sampling_rate=RATE, batch_size=batch_size)
+        assert [r["answer"] for r in results] == one_by_one
+    many = qa(clips[0], question=questions, sampling_rate=RATE, batch_size=2)  # one clip, many questions
+    assert [r["question"] for r in many] == questions and len(many) == 2
+    shared = qa(clips, question=questions[0], sampling_rate=RATE)  # many clips, one question
+    assert [r["question"] for r in shared] == [questions[0]] * 2
+    assert qa(np.stack(clips), question=questions, sampling_rate=RATE)[1]["answer"] == "Yes"
+
+
+def test_generation_kwargs(qa):
+    clip, question = bt.binaural_clip(0), TRAINED[0][1]
+    short = qa(clip, question=question, sampling_rate=RATE, max_new_tokens=2)
+    assert len(short["answer"]) < len("left, front, below; 2.5m")
+    beams = qa(clip, question=question, sampling_rate=RATE, num_beams=3)
+    assert beams["answer"] == "left, front, below; 2.5m"
+    several = qa(clip, question=question, sampling_rate=RATE, num_beams=3, num_return_sequences=2)
+    assert isinstance(several, list) and len(several) == 2
+
+
+def test_release_generation_defaults_apply(saved_bat):
+    default = pipeline("spatial-audio-qa", model=str(saved_bat))
+    assert default.model.generation_config.num_beams == 4
+    assert default(bt.binaural_clip(1), question=TRAINED[1][1], sampling_rate=RATE)["answer"] == "Yes"
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_bad_input_errors(qa, tmp_path):
+    clip = bt.binaural_clip(0)
+    with pytest.raises(ValueError, match="A question is required"):
+        qa(clip, sampling_rate=RATE)
+    with pytest.raises(ValueError, match="is empty"):
+        qa(clip, question=" ", sampling_rate=RATE)
+    with pytest.raises(ValueError, match="binaural"):
+        qa(clip[0], question="Where?", sampling_rate=RATE)
+    with pytest.raises(ValueError, match="sampling_rate must be"):
+        qa(clip, question="Where?", sampling_rate=-1)
+    with pytest.raises(ValueError, match="needs 'sampling_rate'"):
+        qa({"array": clip}, question="Where?")
+    with pytest.raises(ValueError, match="longer than the model's 1 s window"):
+        qa(bt.binaural_clip(0, seconds=2.0), question="Where?", sampling_rate=RATE)
+    assert qa(bt.binaural_clip(0, seconds=2.0), question="Where?", sampling_rate=RATE, truncation=True)["answer"]
+    not_audio = tmp_path / "fake.wav"
+    not_audio.write_bytes(b"RIFF but not really a wave file")
+    with pytest.raises(ValueError, match="as audio"):
+        qa(str(not_audio), question="Where?")
+    with pytest.raises(ValueError, match="Cannot pair 3 clips with 2 questions"):
+        qa([clip, clip, clip], question=["a?", "b?"], sampling_rate=RATE)
+    with pytest.raises(ValueError, match="not both"):
+        qa({"audio": clip, "question": "a?"}, question="b?")
+
+
+# ---------------------------------------------------------------- parser
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        (
+            "left, front, below; 2.5m",
+            "direction_distance",
+            {"lateral": "left", "frontal": "front", "vertical": "below", "distance_m": 2.5},
+        ),
+        (
+            "Right, Behind, Above; 10m",
+            "direction_distance",
+            {"lateral": "right", "frontal": "behind", "vertical": "above", "distance_m": 10.0},
+        ),
+        ("3.5m", "distance", 3.5),
+        ("2 meters", "distance", 2.0),
+        ("Yes", "yes_no", True),
+        ("no.", "yes_no", False),
+        ("behind", "direction", "behind"),
+        ("Car; music", "classes", ["car", "music"]),
+        ("speech", "classes", ["speech"]),
+        ("", None, None),
+    ],
+)
+def test_parse_answer(text, kind, value):
+    assert parse_answer(text) == (kind, value)
+
+
+def test_parse_answer_with_question_type():
+    assert parse_answer("left", "MIXUP_NONBINARY_DIRECTION") == ("direction", "left")
+    assert parse_answer("Yes", "MIXUP_DIRECTION") == ("yes_no", True)
+    assert parse_answer("maybe", "MIXUP_DISTANCE_BOTH") == ("yes_no", None)
+    assert parse_answer("1.5m", "MIXUP_NONBINARY_DISTANCE") == ("distance", 1.5)
+    with pytest.raises(ValueError, match="Unknown question_type"):
+        parse_answer("Yes", "NOT_A_TYPE")
+
+
+def test_parser_agrees_with_the_answer_generator():
+    answers = pytest.importorskip("transformers_bat.data.answers")
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        azimuth, elevation, distance = rng.uniform(0, 360), rng.uniform(-80, 80), rng.uniform(0.3, 9.8)
+        text = answers.doa_answer(azimuth, elevation, distance)
+        kind, parsed = parse_answer(text)
+        reference = answers.parse_doa(text)
+        assert kind == "direction_distance"
+        assert (parsed["lateral"], parsed["frontal"], parsed["vertical"]) == (
+            reference.lateral,
+            reference.frontal,
+            reference.vertical,
+        )
+        assert parsed["distance_m"] == reference.distance_m
+    assert parse_answer(answers.classes_answer(["Music", "Car"])) == ("classes", ["car", "music"])
+    assert parse_answer(answers.yes_no(False)) == ("yes_no", False)
+    assert parse_answer(answers.separation_answer(3.26)) == ("distance", 3.5)
