@@ -166,8 +166,12 @@ def make_authors_state(
     n_mels: int = 128,
     patch: int = 16,
     seed: int = 0,
+    weight_std: float = 0.2,
 ) -> dict[str, torch.Tensor]:
-    """A random state dict in the authors' key layout (174 keys at 12 layers), with the real front-end tables."""
+    """A random state dict in the authors' key layout (174 keys at 12 layers), with the real front-end tables.
+
+    `weight_std` scales the transformer and head matrices (use ~0.02 at the paper width to keep activations sane).
+    """
     g = torch.Generator().manual_seed(seed)
 
     def rand(*shape, scale=0.05):
@@ -199,20 +203,20 @@ def make_authors_state(
             {
                 f"{p}.norm1.weight": 1 + rand(hidden_size),
                 f"{p}.norm1.bias": rand(hidden_size),
-                f"{p}.attn.qkv.weight": rand(3 * hidden_size, hidden_size, scale=0.2),
+                f"{p}.attn.qkv.weight": rand(3 * hidden_size, hidden_size, scale=weight_std),
                 f"{p}.attn.qkv.bias": rand(3 * hidden_size),
-                f"{p}.attn.proj.weight": rand(hidden_size, hidden_size, scale=0.2),
+                f"{p}.attn.proj.weight": rand(hidden_size, hidden_size, scale=weight_std),
                 f"{p}.attn.proj.bias": rand(hidden_size),
                 f"{p}.norm2.weight": 1 + rand(hidden_size),
                 f"{p}.norm2.bias": rand(hidden_size),
-                f"{p}.mlp.fc1.weight": rand(intermediate_size, hidden_size, scale=0.2),
+                f"{p}.mlp.fc1.weight": rand(intermediate_size, hidden_size, scale=weight_std),
                 f"{p}.mlp.fc1.bias": rand(intermediate_size),
-                f"{p}.mlp.fc2.weight": rand(hidden_size, intermediate_size, scale=0.2),
+                f"{p}.mlp.fc2.weight": rand(hidden_size, intermediate_size, scale=weight_std),
                 f"{p}.mlp.fc2.bias": rand(hidden_size),
             }
         )
     for name, size in (("head", num_classes), ("distance_head", 21), ("azimuth_head", 360), ("elevation_head", 180)):
-        state[f"{name}.weight"] = rand(size, hidden_size, scale=0.2)
+        state[f"{name}.weight"] = rand(size, hidden_size, scale=weight_std)
         state[f"{name}.bias"] = rand(size)
     for name in ("fc_norm", "dis_norm", "doa_norm"):
         state[f"{name}.weight"] = 1 + rand(hidden_size)

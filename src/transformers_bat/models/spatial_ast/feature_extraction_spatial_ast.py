@@ -246,6 +246,16 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
     def extract_features(self, waveforms: torch.Tensor) -> torch.Tensor:
         """(B, 2, num_samples) float tensor -> (B, 4, num_frames, num_mel_bins) float32, on the waveforms' device.
 
+        On CPU clips are processed one at a time: the float64 frames of a whole batch are hundreds of MB, and
+        keeping each step's arrays cache-sized is several times faster than one big batch.
+        """
+        if waveforms.device.type == "cpu" and waveforms.shape[0] > 1:
+            return torch.cat([self._extract_batch(clip[None]) for clip in waveforms])
+        return self._extract_batch(waveforms)
+
+    def _extract_batch(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """The computation of `extract_features` for one batch.
+
         IPD is formed from unit phasors, cos(phi_R - phi_L) = Re(u_R conj(u_L)), which equals the angle difference
         exactly, including the angle(0) = 0 convention of silent bins, without atan2/cos/sin. Only the STFT bins
         some mel filter uses are computed past the FFT.
