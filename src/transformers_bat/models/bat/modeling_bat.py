@@ -84,7 +84,7 @@ class BatPreTrainedModel(PreTrainedModel):
     main_input_name = "input_ids"
     input_modalities = ("audio", "text")
     supports_gradient_checkpointing = True
-    _no_split_modules = ["SpatialASTLayer", "Blip2QFormerLayer", "LlamaDecoderLayer", "MistralDecoderLayer"]
+    _no_split_modules = ["SpatialASTLayer", "Blip2QFormerLayer"]  # the LM's own are merged in by post_init
     _skip_keys_device_placement = ["past_key_values"]
     _supports_flash_attn = False  # the Q-Former does not support it
     _supports_sdpa = True
@@ -270,6 +270,31 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             )
         return special.unsqueeze(-1).expand_as(inputs_embeds)
 
+    def _repeat_audio_embeds(self, input_ids: torch.LongTensor, audio_embeds: torch.Tensor, repeats: int):
+        """Clip embeddings of a batch expanded `repeats` times per row (beams / return sequences), in row order."""
+        groups = ((input_ids == self.config.audio_token_id).sum(-1) // self.config.num_query_tokens)[::repeats]
+        num_queries, num_clips = self.config.num_query_tokens, audio_embeds.shape[0]
+        wanted = int(groups.sum())
+        if wanted != num_clips:
+            raise ValueError(
+                f"Audio placeholder tokens and audio clips do not match: {wanted * num_queries} placeholder tokens "
+                f"({wanted} clips x {num_queries}) but input_features holds {num_clips} clip(s)."
+            )
+        offsets = torch.cumsum(groups, 0) - groups
+        index = [o + c for o, n in zip(offsets.tolist(), groups.tolist()) for _ in range(repeats) for c in range(n)]
+        return audio_embeds[torch.tensor(index, device=audio_embeds.device, dtype=torch.long)]
+
+    def _expand_inputs_for_generation(
+        self, expand_size: int = 1, is_encoder_decoder: bool = False, input_ids=None, **kw
+    ):
+        """Beam search / several return sequences copy every row; the clips are encoded once and copied after."""
+        features = kw.pop("input_features", None)
+        input_ids, kw = super()._expand_inputs_for_generation(expand_size, is_encoder_decoder, input_ids, **kw)
+        if features is not None:
+            kw["input_features"] = features
+            kw["audio_repeats"] = expand_size
+        return input_ids, kw
+
     # ------------------------------------------------------------------ forward
     def forward(
         self,
@@ -282,6 +307,7 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         logits_to_keep: int | torch.Tensor = 0,
+        audio_repeats: int = 1,
         **kwargs,
     ) -> BatCausalLMOutputWithPast:
         r"""
@@ -291,6 +317,8 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             Spatial-AST features, one per placeholder group in reading order.
         labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*): targets aligned with
             `input_ids`; -100 is ignored. Audio placeholder positions are never scored.
+        audio_repeats (`int`, *optional*, defaults to 1): set by `generate()` when it copies each row (beams):
+            `input_features` then holds each clip once and its embeddings are copied to the row copies.
         """
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
@@ -301,6 +329,8 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         if input_features is not None:
             audio_embeds = self.get_audio_features(input_features).pooler_output
             audio_embeds = audio_embeds.to(inputs_embeds.device, inputs_embeds.dtype)
+            if audio_repeats > 1 and input_ids is not None:
+                audio_embeds = self._repeat_audio_embeds(input_ids, audio_embeds, audio_repeats)
             mask = self.get_placeholder_mask(input_ids, inputs_embeds, audio_embeds)
             inputs_embeds = inputs_embeds.masked_scatter(mask, audio_embeds)
         elif (
