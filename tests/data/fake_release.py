@@ -131,11 +131,12 @@ def write_release(root: Path, rir_length: int = 800) -> dict[str, Path]:
         _json(reverb / f"{split}_reverberation.json", {"data": data})
     audioset = root / "AudioSet"
     (audioset / "metadata").mkdir(parents=True, exist_ok=True)
-    with open(audioset / "metadata" / "class_labels_indices.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["index", "mid", "display_name"])
-        for index, (mid, name) in enumerate(CLASSES):
-            writer.writerow([index, mid, name])
+    for name in ("class_labels_indices.csv", "class_labels_indices_subset.csv"):
+        with open(audioset / "metadata" / name, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["index", "mid", "display_name"])
+            for index, (mid, display_name) in enumerate(CLASSES):
+                writer.writerow([index, mid, display_name])
     meta = {"eval": [], "balanced": []}
     for k, (audio_id, mids) in enumerate(CLIPS.items()):
         folder, _, clip = audio_id.rpartition("/")
@@ -152,33 +153,6 @@ def write_release(root: Path, rir_length: int = 800) -> dict[str, Path]:
 def _json(path: Path, payload) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload))
-
-
-class StandInAudioSetCatalogue:
-    """Reads the fake AudioSet layout (used where the simulator's AudioSetCatalogue is not available)."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        names = {mid: name for mid, name in CLASSES}
-        self._labels = {
-            f"{e['folder']}/{e['id']}": [names[m] for m in e["label"]]
-            for split in ("eval", "balanced")
-            for e in json.loads((self.root / "metadata" / f"{split}.json").read_text())["data"]
-        }
-
-    def __repr__(self):
-        return f"StandInAudioSetCatalogue({str(self.root)!r})"
-
-    @property
-    def ids(self):
-        return list(self._labels)
-
-    def labels(self, clip_id):
-        return self._labels[clip_id]
-
-    def load(self, clip_id):
-        audio, rate = sf.read(self.root / f"{clip_id}.wav", dtype="float32")
-        return audio, rate
 
 
 def write_reverb_bank(

@@ -14,20 +14,12 @@ from transformers_bat.data import (
 )
 from transformers_bat.data.records import AUTHORS_FIELDS
 
-from .fake_release import STAGE3_NONBINARY, StandInAudioSetCatalogue, write_release
+from .fake_release import STAGE3_NONBINARY, write_release
 
 
 @pytest.fixture()
 def release(tmp_path):
     return write_release(tmp_path)
-
-
-def catalogue_for(folder):
-    try:
-        from transformers_bat.simulation import AudioSetCatalogue
-    except ImportError:
-        return StandInAudioSetCatalogue(folder)
-    return AudioSetCatalogue(folder)
 
 
 def test_export_then_import_is_lossless_for_the_authors_fields(tmp_path, dataset_dir):
@@ -68,7 +60,7 @@ def test_malformed_json_is_rejected_with_reasons(tmp_path, payload, message):
 
 
 def test_reader_gives_our_features_and_scene_ground_truth(release):
-    reader = AuthorsRelease(release["closed_end"], release["reverb"], catalogue_for(release["audioset"]))
+    reader = AuthorsRelease(release["closed_end"], release["reverb"], release["audioset"])
     test = reader.load("stage1", "test")
     assert test.features == features()
     assert test["question_type"] == ["CLASSIFICATION", "DOA"]
@@ -103,7 +95,7 @@ def test_missing_parts_are_named(release, tmp_path):
     with pytest.raises(FileNotFoundError, match="No AudioSet folder given"):
         reader.load("stage1", "test")
     (release["reverb"] / "eval_reverberation.json").unlink()
-    reader = AuthorsRelease(release["closed_end"], release["reverb"], catalogue_for(release["audioset"]))
+    reader = AuthorsRelease(release["closed_end"], release["reverb"], release["audioset"])
     with pytest.raises(FileNotFoundError, match=r"RIR index for split 'test' not found: .*eval_reverberation.json"):
         reader.load("stage1", "test")
 
@@ -114,6 +106,6 @@ def test_records_pointing_at_missing_audio_or_rirs(release):
     payload["data"][0]["reverb_id"] = "sceneZ/9.npy"
     payload["data"][0]["audio_id"] = "eval/audio/Ymissing"
     path.write_text(json.dumps(payload))
-    reader = AuthorsRelease(release["closed_end"], release["reverb"], catalogue_for(release["audioset"]))
+    reader = AuthorsRelease(release["closed_end"], release["reverb"], release["audioset"])
     with pytest.raises(MissingAssetError, match=r"1 RIR id\(s\) not in .*mp3d_reverb.*sceneZ/9.npy.*Ymissing"):
         reader.load("stage1", "test")

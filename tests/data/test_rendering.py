@@ -6,38 +6,18 @@ import torch
 
 from transformers_bat.data import AuthorsRelease, MissingAssetError, SceneRenderer, check_assets
 
-from .fake_release import StandInAudioSetCatalogue, write_release
+from .fake_release import write_release
 
 NUM_SAMPLES = 16_000  # 0.5 s keeps the tests fast; the default is 320,000 (10 s)
-
-
-def stand_in_render(clips, rirs, num_samples):
-    """Same contract as the simulator's render_scene (used only where that has not landed)."""
-    out = np.zeros((2, num_samples), dtype=np.float32)
-    for (audio, _), rir in zip(clips, rirs):
-        mono = np.asarray(audio, dtype=np.float32).reshape(len(audio), -1)[:, 0][:num_samples]
-        for ear in range(2):
-            out[ear] += np.convolve(mono, rir[ear])[:num_samples] / len(clips)
-    return out
-
-
-def render_fn():
-    try:
-        from transformers_bat.simulation.spatialize import render_scene  # noqa: F401
-    except ImportError:
-        return stand_in_render
-    return None  # SceneRenderer's default: the simulator's render_scene
 
 
 @pytest.fixture()
 def setup(tmp_path):
     folders = write_release(tmp_path)
-    catalogue = StandInAudioSetCatalogue(folders["audioset"])
-    release = AuthorsRelease(folders["closed_end"], folders["reverb"], catalogue)
+    release = AuthorsRelease(folders["closed_end"], folders["reverb"], folders["audioset"])
+    catalogue = release.catalogue("test")
     records = release.records("stage1", "test") + release.records("stage3", "test")
-    renderer = SceneRenderer(
-        folders["reverb"], catalogue, num_samples=NUM_SAMPLES, render_fn=render_fn(), bank_split="eval"
-    )
+    renderer = SceneRenderer(folders["reverb"], catalogue, num_samples=NUM_SAMPLES, bank_split="eval")
     return release, records, renderer
 
 
@@ -81,9 +61,11 @@ def test_missing_audio_or_rir_names_what_and_where(setup):
     _, records, renderer = setup
     with pytest.raises(MissingAssetError, match=r"reverb_id='sceneQ/1.npy' cannot be loaded from SoundSpacesRIRBank"):
         renderer.render(dict(records[0], reverb_id="sceneQ/1.npy"))
-    with pytest.raises(MissingAssetError, match=r"audio_id2='eval/audio/Ynone' cannot be loaded from StandIn"):
+    with pytest.raises(
+        MissingAssetError, match=r"audio_id2='eval/audio/Ynone' cannot be loaded from .*AudioSetCatalogue"
+    ):
         renderer.render(dict(records[-1], audio_id2="eval/audio/Ynone"))
-    with pytest.raises(MissingAssetError, match=r"2 audio id\(s\) not in StandInAudioSetCatalogue"):
+    with pytest.raises(MissingAssetError, match=r"2 audio id\(s\) not in .*AudioSetCatalogue"):
         check_assets([dict(records[-1], audio_id="a", audio_id2="b")], renderer.rir_bank, renderer.catalogue)
 
 

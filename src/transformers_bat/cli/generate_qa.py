@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--clips-per-class", type=int, default=20, help="procedural catalogue size per class")
     parser.add_argument(
+        "--audioset-metadata", default="balanced,eval", help="AudioSet metadata files to take clips from (comma list)"
+    )
+    parser.add_argument(
         "--per-type",
         default="1000",
         help="train records per question type: 'N' for every type, or 'A=N,B=N,MIXUP_DIRECTION=N,E=N,...'",
@@ -53,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def _catalogue(spec: str, clips_per_class: int, seed: int):
+def _catalogue(spec: str, clips_per_class: int, seed: int, audioset_metadata: str = "balanced,eval"):
+    from ..data.combined_catalogue import CombinedCatalogue
     from ..simulation import AudioSetCatalogue, FolderCatalogue, ProceduralCatalogue
 
     if spec == "procedural":
@@ -62,7 +66,11 @@ def _catalogue(spec: str, clips_per_class: int, seed: int):
     if kind == "folder" and path:
         return FolderCatalogue(path)
     if kind == "audioset" and path:
-        return AudioSetCatalogue(path)
+        names = [name.strip() for name in audioset_metadata.split(",") if name.strip()]
+        found = [name for name in names if (Path(path) / "metadata" / f"{name}.json").is_file()]
+        if not found:
+            raise FileNotFoundError(f"no AudioSet metadata {names} under {Path(path) / 'metadata'}")
+        return CombinedCatalogue([AudioSetCatalogue(path, metadata=name) for name in found])
     raise SystemExit(f"--sources: expected 'procedural', 'folder:PATH' or 'audioset:ROOT', got {spec!r}")
 
 
@@ -97,7 +105,7 @@ def _run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
     bank = _bank(args.rir_bank, args.num_rirs, args.seed, args.num_proc, progress)
     reverb_ids = bank.ids if args.num_rirs is None else bank.ids[: args.num_rirs]
-    catalogue = _catalogue(args.sources, args.clips_per_class, args.seed)
+    catalogue = _catalogue(args.sources, args.clips_per_class, args.seed, args.audioset_metadata)
     pool = ScenePool.from_sources(bank, catalogue, reverb_ids=reverb_ids)
     pools = split_scene_pool(pool, test_fraction=args.test_fraction, seed=args.seed)
     request = GenerationRequest(

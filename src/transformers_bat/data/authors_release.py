@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from . import question_types as qt
+from .combined_catalogue import CombinedCatalogue
 from .records import AUTHORS_FIELDS, COLUMNS, authors_view, empty_record
 from .rendering import SceneRenderer, check_assets
 
@@ -122,11 +123,13 @@ def from_authors_records(records: Iterable[Mapping], rir_bank=None, catalogue=No
 class AuthorsRelease:
     """Local copies of the release: ``closed-end/`` (QA JSON), ``mp3d_reverb/`` (RIRs), AudioSet (clips).
 
-    ``audioset`` is an AudioSet root folder (opened with the simulator's ``AudioSetCatalogue``) or a catalogue
-    object. Only the QA folder is needed to read questions; scene parameters and audio need the other two.
+    ``audioset`` is the AudioSet folder (``<folder>/<id>.wav`` + ``metadata/``, read with the simulator's
+    ``AudioSetCatalogue``) or a catalogue object used for every split. Test clips come from ``metadata/eval.json``,
+    train clips from whichever of ``train_metadata`` exist. Only the QA folder is needed to read questions; scene
+    parameters and audio need the other two.
     """
 
-    def __init__(self, closed_end_dir, reverb_dir=None, audioset=None):
+    def __init__(self, closed_end_dir, reverb_dir=None, audioset=None, train_metadata=("balanced", "unbalanced")):
         self.closed_end_dir = Path(closed_end_dir)
         if not self.closed_end_dir.is_dir():
             raise FileNotFoundError(
@@ -134,9 +137,11 @@ class AuthorsRelease:
                 "with stage1-clsdoa/, stage2-single/, stage3-mixup/)"
             )
         self.reverb_dir = None if reverb_dir is None else Path(reverb_dir)
-        self._audioset = audioset
-        self._catalogue = None if isinstance(audioset, (str, os.PathLike, type(None))) else audioset
+        self.audioset_dir = Path(audioset) if isinstance(audioset, (str, os.PathLike)) else None
+        self._catalogue_object = None if isinstance(audioset, (str, os.PathLike)) else audioset
+        self.train_metadata = tuple(train_metadata)
         self._banks: dict[str, object] = {}
+        self._catalogues: dict[str, object] = {}
 
     def qa_files(self, stage: str, split: str) -> list[Path]:
         """The QA files of a stage and split; FileNotFoundError lists every missing file."""
@@ -169,28 +174,37 @@ class AuthorsRelease:
             self._banks[split] = RIRBank.open(self.reverb_dir, split=reverb_split)
         return self._banks[split]
 
-    def catalogue(self):
-        """The AudioSet catalogue of the clips."""
-        if self._catalogue is None:
-            if self._audioset is None:
-                raise FileNotFoundError(
-                    "No AudioSet folder given: pass audioset= (the folder holding eval/, balanced_train/ ... and "
-                    "metadata/) to get class labels and audio"
-                )
-            root = Path(self._audioset)
-            if not root.is_dir():
-                raise FileNotFoundError(f"AudioSet folder not found: {root}")
+    def catalogue(self, split: str):
+        """The AudioSet catalogue of a split's clips."""
+        if self._catalogue_object is not None:
+            return self._catalogue_object
+        if self.audioset_dir is None:
+            raise FileNotFoundError(
+                "No AudioSet folder given: pass audioset= (the folder holding eval/, balanced_train/ ... and "
+                "metadata/) to get class labels and audio"
+            )
+        if split not in self._catalogues:
+            if not self.audioset_dir.is_dir():
+                raise FileNotFoundError(f"AudioSet folder not found: {self.audioset_dir}")
             from ..simulation import AudioSetCatalogue
 
-            self._catalogue = AudioSetCatalogue(root)
-        return self._catalogue
+            names = ("eval",) if split == "test" else self.train_metadata
+            paths = [self.audioset_dir / "metadata" / f"{name}.json" for name in names]
+            found = [name for name, path in zip(names, paths) if path.is_file()]
+            if not found:
+                raise FileNotFoundError(
+                    f"AudioSet metadata for split {split!r} not found: looked for {[str(p) for p in paths]}"
+                )
+            catalogues = [AudioSetCatalogue(self.audioset_dir, metadata=name) for name in found]
+            self._catalogues[split] = catalogues[0] if len(catalogues) == 1 else CombinedCatalogue(catalogues)
+        return self._catalogues[split]
 
     def records(self, stage: str, split: str, with_scene: bool = True, check: bool = True) -> list[dict]:
         """Our records for a stage and split (scene columns filled when ``with_scene``)."""
         raw = [record for path in self.qa_files(stage, split) for record in read_qa_json(path)]
         if not with_scene:
             return from_authors_records(raw)
-        bank, catalogue = self.rir_bank(split), self.catalogue()
+        bank, catalogue = self.rir_bank(split), self.catalogue(split)
         if check:
             check_assets(raw, bank, catalogue, where=f"SpatialSoundQA {stage} {split} ({self.closed_end_dir})")
         return from_authors_records(raw, bank, catalogue)
@@ -207,4 +221,4 @@ class AuthorsRelease:
 
     def renderer(self, split: str, **kwargs) -> SceneRenderer:
         """A renderer over this release's RIRs and clips (same rendering as generated data)."""
-        return SceneRenderer(self.rir_bank(split), self.catalogue(), **kwargs)
+        return SceneRenderer(self.rir_bank(split), self.catalogue(split), **kwargs)
