@@ -88,6 +88,16 @@ def test_forward_any_decoder_lm(family):
     assert type(model.language_model) is type(AutoModelForCausalLM.from_config(model.config.text_config))
 
 
+def test_half_precision_language_model():
+    """A 7B LM loads in its checkpoint dtype (fp16/bf16) next to an fp32 encoder and projector."""
+    model, processor = bt.build_bat("llama", seed=5)
+    model.language_model.to(torch.bfloat16)
+    inputs = batch(processor, answers=True)
+    out = model(**inputs)
+    assert out.logits.dtype == torch.bfloat16 and torch.isfinite(out.loss)
+    assert model.generate(**batch(processor), max_new_tokens=2, num_beams=2).shape[0] == 2
+
+
 def test_audio_embeddings_replace_placeholders(llama_bat):
     model, processor = llama_bat
     inputs = batch(processor)

@@ -125,6 +125,7 @@ def convert_bat_checkpoint(
         tokenizer_dir,
         projector_config=projector_config,
         num_query_tokens=projector_state["query"].shape[1],
+        dtype=dtype,
     )
     missing, unexpected = model.multi_modal_projector.load_state_dict(projector_state, strict=False)
     if missing or unexpected:
@@ -138,7 +139,7 @@ def convert_bat_checkpoint(
     )
     output_dir = Path(output_dir)
     if dtype is not None:
-        model.to(dtype)
+        model.to(dtype)  # the projector weights just loaded
     processor.save_pretrained(output_dir)
     if not lora_state:
         model.save_pretrained(output_dir)

@@ -437,8 +437,9 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         except ImportError:
             from transformers_bat.models.spatial_ast.configuration_spatial_ast import SpatialASTConfig
 
+        load_kwargs = {"dtype": dtype} if dtype is not None else {}  # else the checkpoints' own dtypes ("auto")
         if not isinstance(audio_encoder, PreTrainedModel):
-            audio_encoder = SpatialASTModel.from_pretrained(audio_encoder, dtype=dtype)
+            audio_encoder = SpatialASTModel.from_pretrained(audio_encoder, **load_kwargs)
         if not isinstance(audio_encoder.config, SpatialASTConfig):
             raise ValueError(f"audio_encoder must be a Spatial-AST model, got {type(audio_encoder.config).__name__}.")
         if not isinstance(audio_encoder, SpatialASTModel):  # a model with heads: keep its encoder
@@ -446,7 +447,7 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         lm_path = None
         if not isinstance(language_model, PreTrainedModel):
             lm_path = language_model
-            language_model = AutoModelForCausalLM.from_pretrained(language_model, dtype=dtype)
+            language_model = AutoModelForCausalLM.from_pretrained(language_model, **load_kwargs)
         if tokenizer is None:
             if lm_path is None:
                 raise ValueError("Pass the tokenizer of the language model (it was given as a loaded model).")
