@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -152,8 +151,8 @@ class BatProcessor(ProcessorMixin):
                 else:
                     item = item["path"]
             if isinstance(item, (str, os.PathLike)):
+                name = f"audio[{i}] ({item})"
                 item, rate = load_binaural(item)
-                name = f"audio[{i}] ({Path(audio[i] if not isinstance(audio[i], dict) else audio[i]['path'])})"
             if rate is not None:
                 self._check_rate(rate, name)
             clips.append((item, rate, name))
