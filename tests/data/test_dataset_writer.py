@@ -76,7 +76,8 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, pools, request_
     first = write_dataset(tmp_path, pools, request_small, max_shards=5)
     assert first.written == 5 and not first.complete and not (tmp_path / "README.md").exists()
     # a crash in the middle of a write leaves a temporary file behind
-    shard = tmp_path / shard_tasks(request_small)[7].relative_path
+    fingerprint = next(tmp_path.rglob("*.parquet")).stem.rsplit("-", 1)[1]
+    shard = tmp_path / shard_tasks(request_small, fingerprint)[7].relative_path
     shard.parent.mkdir(parents=True, exist_ok=True)
     shard.with_name(shard.name + ".tmp-99999").write_bytes(b"half a parquet file")
     second = write_dataset(tmp_path, pools, request_small)
@@ -104,3 +105,14 @@ def test_resume_with_other_settings_is_refused(tmp_path, pools, request_small):
 def test_bad_sharding_arguments(tmp_path, pools, request_small):
     with pytest.raises(ValueError, match="shard_index must be in"):
         write_dataset(tmp_path, pools, request_small, shard_index=2, num_shards=2)
+
+
+def test_a_regenerated_folder_of_the_same_name_is_not_served_from_the_datasets_cache(tmp_path, pools):
+    # datasets caches local folders by folder name + YAML; the fingerprint in the patterns keeps them apart
+    loaded = []
+    for seed in (1, 2):
+        folder = tmp_path / f"run{seed}" / "same_name"
+        request = GenerationRequest(counts={"test": parse_per_type("CLASSIFICATION=30")}, seed=seed)
+        write_dataset(folder, pools, request)
+        loaded.append(datasets.load_dataset(str(folder), "stage1", split="test")["question"])
+    assert loaded[0] != loaded[1]

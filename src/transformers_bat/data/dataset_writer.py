@@ -4,7 +4,11 @@ Layout (``load_dataset(folder, "stage2")`` works on it, streaming too)::
 
     folder/README.md                                   card; YAML configs stage1/2/3 with train/test splits
     folder/generation.json                             settings + pool fingerprints (resume safety)
-    folder/data/<split>/<question_type>/<k>-of-<m>.parquet
+    folder/data/<split>/<question_type>/<k>-of-<m>-<fingerprint>.parquet
+
+The fingerprint (a hash of the settings and of the scene pools) is part of the file names and of the YAML
+patterns: ``datasets`` caches a local folder by its name and its YAML only, so without it a folder regenerated
+with other settings (or another folder of the same name) would silently load the old cached copy.
 
 Every shard is a fixed slice of a deterministic plan, written to a temporary file and renamed, so an interrupted
 run resumes by skipping finished shards and the result equals an uninterrupted run. ``shard_index/num_shards``
@@ -13,6 +17,7 @@ spread the shards over machines; ``num_proc`` over local processes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import multiprocessing
 import os
@@ -41,6 +46,7 @@ from .scene_pool import ScenePool
 
 FORMAT_VERSION = 1
 DEFAULT_RECORDS_PER_SHARD = 25_000
+FINGERPRINT_CHARS = 12
 SPLITS = ("train", "test")
 
 
@@ -104,10 +110,12 @@ class ShardTask:
     num_files: int
     start: int
     stop: int
+    fingerprint: str
 
     @property
     def relative_path(self) -> str:
-        return f"data/{self.split}/{self.question_type}/{self.index:05d}-of-{self.num_files:05d}.parquet"
+        name = f"{self.index:05d}-of-{self.num_files:05d}-{self.fingerprint}.parquet"
+        return f"data/{self.split}/{self.question_type}/{name}"
 
 
 @dataclass
@@ -166,7 +174,7 @@ def build_plans(pools: Mapping[str, ScenePool], request: GenerationRequest) -> d
     return plans
 
 
-def shard_tasks(request: GenerationRequest) -> list[ShardTask]:
+def shard_tasks(request: GenerationRequest, fingerprint: str) -> list[ShardTask]:
     """All shards of a request, in a fixed global order."""
     tasks = []
     for split, counts in request.counts.items():
@@ -178,7 +186,15 @@ def shard_tasks(request: GenerationRequest) -> list[ShardTask]:
             for k in range(num_files):
                 start = k * request.records_per_shard
                 tasks.append(
-                    ShardTask(split, question_type, k, num_files, start, min(count, start + request.records_per_shard))
+                    ShardTask(
+                        split,
+                        question_type,
+                        k,
+                        num_files,
+                        start,
+                        min(count, start + request.records_per_shard),
+                        fingerprint,
+                    )
                 )
     return tasks
 
@@ -232,6 +248,12 @@ def _write_shard(split: str, plan: QuestionPlan, path: str) -> str:
     return path
 
 
+def settings_fingerprint(settings: Mapping) -> str:
+    """Short hash of the generation settings (request + scene pools): part of every shard's file name."""
+    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:FINGERPRINT_CHARS]
+
+
 def _check_settings(output_dir: Path, settings: dict) -> None:
     path = output_dir / "generation.json"
     if path.exists():
@@ -279,10 +301,11 @@ def write_dataset(
     output_dir.mkdir(parents=True, exist_ok=True)
     settings = request.to_json() | {"pool_fingerprints": {s: p.fingerprint() for s, p in sorted(pools.items())}}
     _check_settings(output_dir, settings)
+    fingerprint = settings_fingerprint(settings)
     plans = build_plans(pools, request)
     report = GenerationReport(counts=summarize(pools, plans))
 
-    tasks = shard_tasks(request)
+    tasks = shard_tasks(request, fingerprint)
     mine = [task for i, task in enumerate(tasks) if i % num_shards == shard_index]
     todo = []
     for task in mine:
@@ -320,7 +343,7 @@ def write_dataset(
     report.remaining = sum(not (output_dir / t.relative_path).exists() for t in tasks)
     report.complete = report.remaining == 0
     if report.complete:
-        write_card(output_dir, request, report, card_template)
+        write_card(output_dir, request, report, card_template, fingerprint=fingerprint, settings=settings)
     elif log is not None:
         log(f"{report.remaining} shard(s) still missing; the card is written when all exist.")
     return report
@@ -347,6 +370,8 @@ def write_records_folder(
 
     output_dir = Path(output_dir)
     counts: dict[str, dict[str, int]] = {}
+    tables = []  # (split, type, k, num_files, table)
+    digest = hashlib.sha256()
     for split, records in records_by_split.items():
         by_type: dict[str, list[Mapping]] = {}
         for record in records:
@@ -359,21 +384,29 @@ def write_records_folder(
                     empty_record() | dict(row) for row in rows[k * records_per_shard : (k + 1) * records_per_shard]
                 ]
                 table = pa.Table.from_pylist(chunk, schema=ARROW_SCHEMA)
-                path = output_dir / ShardTask(split, question_type, k, num_files, 0, 0).relative_path
-                path.parent.mkdir(parents=True, exist_ok=True)
-                temporary = f"{path}.tmp-{os.getpid()}"
-                pq.write_table(table, temporary, compression="zstd")
-                os.replace(temporary, path)
+                digest.update(f"{split}/{question_type}/{k}".encode())
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, table.schema) as writer:
+                    writer.write_table(table)
+                digest.update(sink.getvalue())
+                tables.append((split, question_type, k, num_files, table))
+    fingerprint = digest.hexdigest()[:FINGERPRINT_CHARS]
+    for split, question_type, k, num_files, table in tables:
+        path = output_dir / ShardTask(split, question_type, k, num_files, 0, 0, fingerprint).relative_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = f"{path}.tmp-{os.getpid()}"
+        pq.write_table(table, temporary, compression="zstd")
+        os.replace(temporary, path)
     request = GenerationRequest(counts=counts, seed=-1, records_per_shard=records_per_shard)
     report = GenerationReport(counts=summarize_records(records_by_split), complete=True)
-    write_card(output_dir, request, report, card_template, settings=settings)
+    write_card(output_dir, request, report, card_template, fingerprint=fingerprint, settings=settings)
     return report
 
 
 # --------------------------------------------------------------------------------------------- the card
 
 
-def configs_yaml(request: GenerationRequest) -> str:
+def configs_yaml(request: GenerationRequest, fingerprint: str) -> str:
     """The YAML ``configs:`` block: one config per stage, each with the splits that have data."""
     lines = ["configs:"]
     for stage in qt.STAGES:
@@ -391,7 +424,7 @@ def configs_yaml(request: GenerationRequest) -> str:
         for split, types in splits:
             lines.append(f"  - split: {split}")
             lines.append("    path:")
-            lines.extend(f"    - data/{split}/{t}/*.parquet" for t in types)
+            lines.extend(f"    - data/{split}/{t}/*-{fingerprint}.parquet" for t in types)
     return "\n".join(lines)
 
 
@@ -421,7 +454,13 @@ $settings
 
 
 def write_card(
-    output_dir: Path, request: GenerationRequest, report: GenerationReport, template=None, settings=None
+    output_dir: Path,
+    request: GenerationRequest,
+    report: GenerationReport,
+    template=None,
+    *,
+    fingerprint: str,
+    settings=None,
 ) -> Path:
     """README.md = YAML header (configs) + the template filled with counts, columns and settings."""
     body = Path(template).read_text() if template is not None else DEFAULT_CARD_TEMPLATE
@@ -431,7 +470,11 @@ def write_card(
         columns=columns,
         settings=json.dumps(request.to_json() if settings is None else dict(settings), indent=2, sort_keys=True),
     )
-    header = "---\n" + "task_categories:\n- audio-classification\n- question-answering\n" + configs_yaml(request)
+    header = (
+        "---\n"
+        + "task_categories:\n- audio-classification\n- question-answering\n"
+        + configs_yaml(request, fingerprint)
+    )
     path = output_dir / "README.md"
     _atomic_write_text(path, header + "\n---\n\n" + text)
     return path
