@@ -108,12 +108,6 @@ def validate_floor(floor_xy, height_m: float) -> None:
     sides = np.linalg.norm(floor - np.roll(floor, -1, axis=0), axis=1)
     if np.any(sides < 0.1):
         raise ValueError("degenerate room: two consecutive floor corners coincide (a wall shorter than 0.1 m)")
-    area = polygon_area(floor)
-    if area <= 0:
-        raise ValueError(f"degenerate room: floor area {area:.3f} m^2; corners must be counter-clockwise")
-    extent = floor.max(axis=0) - floor.min(axis=0)
-    if np.any(extent < MIN_ROOM_SIDE_M):
-        raise ValueError(f"degenerate room: floor extent {extent.round(2).tolist()} m is below {MIN_ROOM_SIDE_M} m")
     count = len(floor)
     for i in range(count):
         for j in range(i + 2, count):
@@ -121,6 +115,12 @@ def validate_floor(floor_xy, height_m: float) -> None:
                 continue
             if _segments_cross(floor[i], floor[(i + 1) % count], floor[j], floor[(j + 1) % count]):
                 raise ValueError("degenerate room: floor polygon edges cross each other")
+    area = polygon_area(floor)
+    if area <= 0:
+        raise ValueError(f"degenerate room: floor area {area:.3f} m^2; corners must be counter-clockwise")
+    extent = floor.max(axis=0) - floor.min(axis=0)
+    if np.any(extent < MIN_ROOM_SIDE_M):
+        raise ValueError(f"degenerate room: floor extent {extent.round(2).tolist()} m is below {MIN_ROOM_SIDE_M} m")
 
 
 def point_in_polygon(point_xy, floor_xy) -> bool:
@@ -211,12 +211,12 @@ def sample_room(
             )
             kind = "polygon"
         else:
-            # convex polygon: corners on an ellipse at jittered angles
+            # convex polygon: corners on an ellipse at jittered angles, stretched to fill length x width
             count = int(rng.integers(5, 9))
             angles = np.sort(rng.uniform(0, 2 * np.pi / count, size=count) + np.arange(count) * 2 * np.pi / count)
-            floor = tuple(
-                (float(0.5 * length * (1 + np.cos(a))), float(0.5 * width * (1 + np.sin(a)))) for a in angles
-            )
+            corners = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+            corners = (corners - corners.min(axis=0)) / (corners.max(axis=0) - corners.min(axis=0))
+            floor = tuple((float(length * x), float(width * y)) for x, y in corners)
             kind = "polygon"
         try:
             return make_room(room_id, floor, height, rt60, scattering, kind)

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+
+from transformers_bat.simulation import spatialize as spatialize_module
+from transformers_bat.simulation.spatialize import fit_rir, mix_sources, prepare_source, render_scene, spatialize
+
+
+def _rir(rng, length):
+    decay = np.exp(-np.arange(length) / (0.1 * 32000))
+    return (rng.standard_normal((2, length)) * decay).astype(np.float32)
+
+
+def test_prepare_source_follows_the_release():
+    rng = np.random.default_rng(0)
+    stereo = rng.uniform(-1, 1, (2, 16000 * 3)).astype(np.float32)
+    stereo[1] = 0.0  # only the first channel is used
+    source = prepare_source(stereo, 16000)
+    assert source.shape == (320000,) and source.dtype == torch.float32
+    rendered = source[:96000].double()
+    assert 20 * np.log10(float(rendered.pow(2).mean().sqrt())) == pytest.approx(-14.0, abs=0.05)  # before padding
+    assert torch.all(source[96200:] == 0)
+    long = prepare_source(rng.standard_normal(32000 * 12), 32000, num_samples=320000)
+    assert long.shape == (320000,)
+    assert prepare_source(torch.ones(100), 32000, num_samples=50).shape == (50,)
+
+
+@pytest.mark.parametrize(
+    "audio, message",
+    [
+        (np.zeros(1000), "silent"),
+        (np.array([0.1, np.nan, 0.2]), "NaN or infinite"),
+        (np.array([0.1, np.inf]), "NaN or infinite"),
+        (np.zeros(0), "empty"),
+        (np.zeros((2, 2, 2)), "1-D"),
+    ],
+)
+def test_prepare_source_rejects_bad_audio(audio, message):
+    with pytest.raises(ValueError, match=message):
+        prepare_source(audio, 32000)
+
+
+def test_spatialize_equals_scipy_full_convolution_truncated():
+    rng = np.random.default_rng(1)
+    sources = torch.from_numpy(rng.standard_normal((3, 20000)).astype(np.float32))
+    rirs = torch.from_numpy(np.stack([_rir(rng, 5000) for _ in range(3)]))
+    out = spatialize(sources, rirs, rir_length=6000)
+    assert out.shape == (3, 2, 20000)
+    for b in range(3):
+        expected = scipy.signal.fftconvolve(sources[b].double().numpy()[None], rirs[b].double().numpy(), axes=-1)
+        np.testing.assert_allclose(out[b].numpy(), expected[:, :20000], atol=2e-4)
+
+
+def test_rir_is_cropped_to_rir_length():
+    rng = np.random.default_rng(2)
+    sources = torch.from_numpy(rng.standard_normal((1, 8000)).astype(np.float32))
+    rir = torch.from_numpy(_rir(rng, 3000))
+    cropped = spatialize(sources, rir, rir_length=1000)
+    np.testing.assert_allclose(cropped.numpy(), spatialize(sources, rir[:, :1000], rir_length=None).numpy(), atol=1e-5)
+    assert fit_rir(rir, 4000).shape == (2, 4000) and torch.all(fit_rir(rir, 4000)[:, 3000:] == 0)
+
+
+def test_shared_rir_and_shape_errors():
+    sources = torch.randn(4, 1000, generator=torch.Generator().manual_seed(0))
+    rir = torch.randn(2, 100, generator=torch.Generator().manual_seed(1))
+    shared = spatialize(sources, rir, rir_length=None)
+    each = spatialize(sources, rir.expand(4, 2, 100), rir_length=None)
+    torch.testing.assert_close(shared, each)
+    with pytest.raises(ValueError, match=r"rirs must be \(B, 2, L\)"):
+        spatialize(sources, torch.zeros(3, 2, 100))
+    with pytest.raises(ValueError, match=r"sources must be \(B, T\)"):
+        spatialize(sources[0], rir)
+
+
+def test_render_scene_single_and_mixed():
+    rng = np.random.default_rng(3)
+    clips = [(rng.standard_normal(16000 * 2).astype(np.float32), 16000), (rng.uniform(-1, 1, 44100), 44100)]
+    rirs = [_rir(rng, 70000), _rir(rng, 20000)]
+    single = render_scene(clips[:1], rirs[:1], num_samples=64000)
+    assert single.shape == (2, 64000) and single.dtype == np.float32
+    mixed = render_scene(clips, rirs, num_samples=64000)
+    second = render_scene(clips[1:], rirs[1:], num_samples=64000)
+    np.testing.assert_allclose(mixed, (single + second) / 2, atol=1e-5)
+    assert render_scene(clips, rirs, num_samples=64000).tobytes() == mixed.tobytes()  # deterministic
+    np.testing.assert_allclose(mix_sources(torch.ones(2), torch.zeros(2)).numpy(), [0.5, 0.5])
+    with pytest.raises(ValueError, match="one or two clips with one RIR each"):
+        render_scene(clips, rirs[:1])
+
+
+def test_fast_fft_length():
+    for minimum in (1, 7, 100, 383999, 1000003):
+        length = spatialize_module._fast_fft_length(minimum)
+        assert length >= minimum
+        remainder = length
+        for factor in (2, 3, 5):
+            while remainder % factor == 0:
+                remainder //= factor
+        assert remainder == 1
+    assert spatialize_module._fast_fft_length(383999) == 384000
