@@ -151,6 +151,9 @@ def test_labels_masking_token_by_token(llama_bat):
     logits, labels = out.logits[:, :-1], inputs["labels"][:, 1:]
     manual = torch.nn.functional.cross_entropy(logits[labels != -100], labels[labels != -100])
     assert torch.allclose(out.loss, manual, atol=1e-6)
+    # Trainer's gradient accumulation passes the token count of all micro-batches
+    scored = int((labels != -100).sum())
+    assert torch.allclose(model(**inputs, num_items_in_batch=2 * scored).loss, manual / 2, atol=1e-6)
 
 
 def test_overfit_fixed_batch():
@@ -421,3 +424,39 @@ def test_llama_adapter_option(tmp_path):
     gpt2, _ = bt.build_bat("gpt2")
     with pytest.raises(ValueError, match="Llama and Mistral"):
         add_llama_adapter(gpt2)
+
+
+def test_trainer_smoke(tmp_path):
+    """Two Trainer steps on CPU with the processor as collator; only the projector and LM change."""
+    pytest.importorskip("accelerate")
+    from transformers import Trainer, TrainingArguments
+
+    model, processor = bt.build_bat("llama", seed=6)
+    rows = [{"clip": i, "question": bt.QUESTIONS[i % 4], "answer": bt.ANSWERS[i % 7]} for i in range(4)]
+
+    def collate(items):
+        return processor(
+            audio=[bt.binaural_clip(item["clip"]) for item in items],
+            text=[item["question"] for item in items],
+            answers=[item["answer"] for item in items],
+            sampling_rate=bt.SAMPLING_RATE,
+        )
+
+    encoder_before = {k: v.clone() for k, v in model.audio_tower.state_dict().items()}
+    projector_before = model.multi_modal_projector.linear.weight.clone()
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=2,
+        max_steps=2,
+        learning_rate=1e-3,
+        use_cpu=True,
+        report_to="none",
+        remove_unused_columns=False,
+        save_strategy="no",
+        logging_steps=1,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=rows, data_collator=collate)
+    result = trainer.train()
+    assert np.isfinite(result.training_loss)
+    assert not torch.equal(model.multi_modal_projector.linear.weight, projector_before)
+    assert all(torch.equal(v, encoder_before[k]) for k, v in model.audio_tower.state_dict().items())

@@ -351,6 +351,7 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
         kwargs.pop("return_dict", None)
+        num_items_in_batch = kwargs.pop("num_items_in_batch", None)
         outputs = self.language_model(
             inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,
@@ -369,8 +370,13 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             shift_logits = logits[:, :-1, :].float()
             shift_labels = labels[:, 1:].to(logits.device)
             loss = nn.functional.cross_entropy(
-                shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1), ignore_index=-100
+                shift_logits.reshape(-1, shift_logits.shape[-1]),
+                shift_labels.reshape(-1),
+                ignore_index=-100,
+                reduction="sum" if num_items_in_batch is not None else "mean",
             )
+            if num_items_in_batch is not None:  # Trainer with gradient accumulation: normalise over all micro-batches
+                loss = loss / torch.as_tensor(num_items_in_batch, device=loss.device, dtype=loss.dtype)
 
         return BatCausalLMOutputWithPast(
             loss=loss,
