@@ -83,6 +83,8 @@ class SpatialASTConfig(PreTrainedConfig):
         if self.id2label is None:
             kwargs.setdefault("num_labels", 355)
         super().__post_init__(**kwargs)
+        if self.label2id is None or len(self.label2id) != len(self.id2label):
+            self.label2id = {name: index for index, name in self.id2label.items()}
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) must be a multiple of num_attention_heads "

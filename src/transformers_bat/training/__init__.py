@@ -1,0 +1,29 @@
+"""Training Spatial-AST and BAT with the transformers Trainer (CPU at toy scale, accelerate at paper scale)."""
+
+from .encoder_data import (
+    EncoderExample,
+    SpatialAudioCollator,
+    examples_from_bank,
+    examples_from_records,
+    soft_class_targets,
+)
+from .encoder_trainer import (
+    ENCODER_LABEL_NAMES,
+    ExampleList,
+    SpatialASTTrainer,
+    class_balanced_weights,
+    layer_decay_parameter_groups,
+)
+
+__all__ = [
+    "ENCODER_LABEL_NAMES",
+    "EncoderExample",
+    "ExampleList",
+    "SpatialASTTrainer",
+    "SpatialAudioCollator",
+    "class_balanced_weights",
+    "examples_from_bank",
+    "examples_from_records",
+    "layer_decay_parameter_groups",
+    "soft_class_targets",
+]

@@ -1,0 +1,200 @@
+"""Spatial-AST training data: (clip, RIR) examples rendered on read into features and labels.
+
+An example names a clip of a sound catalogue and an RIR of a bank, with the ground-truth labels; the collator
+renders it the way the release trains (mono -> 32 kHz, -14 dBFS, optional mixup of two clips BEFORE
+spatialisation with lambda ~ Beta(10, 10) and one shared RIR, FFT convolution), optionally crops a random window
+(a small-model option), computes Spatial-AST features and builds the four label tensors. Every random choice comes
+from a generator seeded by (seed, batch counter), so a run is repeatable.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import labels as lb
+from ..simulation.spatialize import prepare_source, spatialize
+
+
+@dataclass(frozen=True)
+class EncoderExample:
+    """One training clip: which audio, which RIR, and the truth (labels are class display names)."""
+
+    audio_id: str
+    reverb_id: str
+    labels: tuple[str, ...]
+    azimuth_deg: float
+    elevation_deg: float
+    distance_m: float
+
+
+def examples_from_bank(catalogue, rir_bank, num_examples: int, seed: int, clip_ids=None, reverb_ids=None):
+    """Pair clips and RIRs at random (fixed by `seed`): every clip and RIR is used about equally often."""
+    clip_ids = list(clip_ids if clip_ids is not None else catalogue.ids)
+    reverb_ids = list(reverb_ids if reverb_ids is not None else rir_bank.ids)
+    if not clip_ids or not reverb_ids:
+        raise ValueError(f"Need clips and RIRs to pair, got {len(clip_ids)} clips and {len(reverb_ids)} RIRs.")
+    rng = np.random.default_rng(seed)
+    clips = np.resize(rng.permutation(len(clip_ids)), num_examples)
+    rirs = np.resize(rng.permutation(len(reverb_ids)), num_examples)
+    examples = []
+    for c, r in zip(clips, rirs):
+        info = rir_bank.info(reverb_ids[r])
+        audio_id = clip_ids[c]
+        examples.append(
+            EncoderExample(
+                audio_id,
+                info.reverb_id,
+                tuple(catalogue.labels(audio_id)),
+                info.azimuth_deg,
+                info.elevation_deg,
+                info.distance_m,
+            )
+        )
+    return examples
+
+
+def examples_from_records(records: Sequence[Mapping]) -> list[EncoderExample]:
+    """Unique single-source (clip, RIR) pairs of SpatialSoundQA records (our records carry the truth)."""
+    seen, examples = set(), []
+    for record in records:
+        if record.get("audio_id2") or record.get("azimuth_deg") is None:
+            continue
+        key = (record["audio_id"], record["reverb_id"])
+        if key not in seen:
+            seen.add(key)
+            examples.append(
+                EncoderExample(
+                    record["audio_id"],
+                    record["reverb_id"],
+                    tuple(record["labels"]),
+                    record["azimuth_deg"],
+                    record["elevation_deg"],
+                    record["distance_m"],
+                )
+            )
+    if not examples:
+        raise ValueError("No single-source records with scene parameters: cannot build encoder examples.")
+    return examples
+
+
+def soft_class_targets(centres_deg: torch.Tensor, num_bins: int, sigma_deg: float, circular: bool) -> torch.Tensor:
+    """Gaussian target distributions over 1-degree bins (B, num_bins); circular for azimuth."""
+    bins = torch.arange(num_bins, dtype=torch.float32)[None, :]
+    difference = bins - centres_deg.float()[:, None]
+    if circular:
+        difference = torch.remainder(difference + num_bins / 2, num_bins) - num_bins / 2
+    weights = torch.exp(-0.5 * (difference / sigma_deg) ** 2)
+    return weights / weights.sum(dim=1, keepdim=True)
+
+
+class SpatialAudioCollator:
+    """Renders a list of :class:`EncoderExample` into a training batch for Spatial-AST.
+
+    Args:
+        catalogue, rir_bank: the sound catalogue and RIR bank the examples point into.
+        feature_extractor: a `SpatialASTFeatureExtractor`; its `max_length_s` is the clip (or crop) length.
+        label2id: event class name -> index (the model config's `label2id`).
+        train: training mode (mixup, random crops); evaluation renders each example identically every time.
+        mixup_probability: share of training examples mixed with another clip of the batch (release: 0.5).
+        with_spatial_labels: False gives events-only batches (stage 1 of the paper).
+        direction_sigma_deg: soft Gaussian azimuth/elevation targets of this width (a small-model option);
+            None gives the release's hard class indices.
+        seed: seed of the collator's random stream.
+        cache_size: prepared 10 s sources kept in memory (synthesis and resampling are the slow part).
+    """
+
+    def __init__(
+        self,
+        catalogue,
+        rir_bank,
+        feature_extractor,
+        label2id: Mapping[str, int],
+        train: bool = True,
+        mixup_probability: float = 0.5,
+        mixup_alpha: float = 10.0,
+        with_spatial_labels: bool = True,
+        direction_sigma_deg: float | None = None,
+        seed: int = 0,
+        cache_size: int = 512,
+    ):
+        self.catalogue, self.rir_bank, self.feature_extractor = catalogue, rir_bank, feature_extractor
+        self.label2id = dict(label2id)
+        self.train, self.mixup_probability, self.mixup_alpha = train, mixup_probability, mixup_alpha
+        self.with_spatial_labels, self.direction_sigma_deg = with_spatial_labels, direction_sigma_deg
+        self.seed, self.cache_size = seed, cache_size
+        self._calls = 0
+        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
+
+    def _source(self, audio_id: str) -> torch.Tensor:
+        if audio_id in self._cache:
+            self._cache.move_to_end(audio_id)
+            return self._cache[audio_id]
+        audio, sample_rate = self.catalogue.load(audio_id)
+        source = prepare_source(audio, sample_rate)
+        self._cache[audio_id] = source
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return source
+
+    def _event_targets(self, examples: Sequence[EncoderExample]) -> torch.Tensor:
+        targets = torch.zeros(len(examples), len(self.label2id))
+        for row, example in enumerate(examples):
+            for name in example.labels:
+                if name not in self.label2id:
+                    raise ValueError(
+                        f"Class {name!r} of clip {example.audio_id} is not in the model's label space "
+                        f"({len(self.label2id)} classes)."
+                    )
+                targets[row, self.label2id[name]] = 1.0
+        return targets
+
+    def __call__(self, examples: Sequence[EncoderExample]) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self._calls])
+        self._calls += 1
+        sources = torch.stack([self._source(example.audio_id) for example in examples])
+        events = self._event_targets(examples)
+        if self.train and self.mixup_probability > 0 and len(examples) > 1:
+            partners = torch.from_numpy(rng.permutation(len(examples)))
+            mixed = torch.from_numpy(rng.random(len(examples)) < self.mixup_probability)
+            lam = torch.from_numpy(rng.beta(self.mixup_alpha, self.mixup_alpha, len(examples))).float()
+            lam = torch.where(mixed, lam, torch.ones_like(lam))
+            sources = lam[:, None] * sources + (1 - lam[:, None]) * sources[partners]
+            events = lam[:, None] * events + (1 - lam[:, None]) * events[partners]
+        rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in examples]
+        length = max(r.shape[-1] for r in rirs)
+        rirs = torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs])
+        waveforms = spatialize(sources, rirs)
+        crop = self.feature_extractor.num_samples
+        if crop < waveforms.shape[-1]:
+            if self.train:
+                starts = rng.integers(0, waveforms.shape[-1] - crop + 1, len(examples))
+            else:  # evaluation: the same window every time
+                starts = np.zeros(len(examples), dtype=np.int64)
+            waveforms = torch.stack([w[:, s : s + crop] for w, s in zip(waveforms, starts)])
+        batch = {
+            "input_features": self.feature_extractor(waveforms, sampling_rate=32000, return_tensors="pt")[
+                "input_features"
+            ],
+            "labels": events,
+        }
+        if self.with_spatial_labels:
+            azimuth = torch.tensor([e.azimuth_deg for e in examples], dtype=torch.float64)
+            elevation = torch.tensor([e.elevation_deg for e in examples], dtype=torch.float64)
+            distance = [e.distance_m for e in examples]
+            batch["distance_labels"] = torch.from_numpy(lb.distance_to_index(distance))
+            if self.direction_sigma_deg is None:
+                batch["azimuth_labels"] = torch.from_numpy(lb.azimuth_to_index(azimuth.numpy()))
+                batch["elevation_labels"] = torch.from_numpy(lb.elevation_to_index(elevation.numpy()))
+            else:
+                batch["azimuth_labels"] = soft_class_targets(
+                    azimuth, lb.NUM_AZIMUTH_BINS, self.direction_sigma_deg, circular=True
+                )
+                batch["elevation_labels"] = soft_class_targets(
+                    elevation + 90.0, lb.NUM_ELEVATION_BINS, self.direction_sigma_deg, circular=False
+                )
+        return batch

@@ -1,0 +1,101 @@
+"""Training Spatial-AST with the transformers Trainer: the release's optimiser recipe and the two paper stages.
+
+Recipe (reference): AdamW betas (0.9, 0.95), weight decay on matrices only, layer-wise learning-rate decay 0.75
+(the heads get the base rate, each block below it 0.75 times the one above, the embeddings the lowest), half-cycle
+cosine schedule with warm-up. Stage 1 trains the event loss only; stage 2 adds distance and direction (1250 / 1 / 2).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import Dataset
+from transformers import Trainer
+
+ENCODER_LABEL_NAMES = ["labels", "distance_labels", "azimuth_labels", "elevation_labels"]
+
+
+def layer_id(parameter_name: str, num_layers: int) -> int:
+    """0 for the embeddings, i + 1 for block i, num_layers + 1 for the heads and everything after the blocks."""
+    name = parameter_name.removeprefix("spatial_ast.")
+    if name.startswith("embeddings."):
+        return 0
+    if name.startswith("layers."):
+        return int(name.split(".")[1]) + 1
+    return num_layers + 1
+
+
+def layer_decay_parameter_groups(
+    model: torch.nn.Module, learning_rate: float, weight_decay: float, layer_decay: float
+) -> list[dict]:
+    """AdamW parameter groups with layer-wise learning-rate decay; no weight decay on biases, norms and tokens."""
+    num_layers = model.config.num_hidden_layers
+    groups: dict[tuple[int, bool], dict] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        depth = layer_id(name, num_layers)
+        decays = parameter.ndim > 1 and not name.endswith("cls_tokens")
+        key = (depth, decays)
+        if key not in groups:
+            scale = layer_decay ** (num_layers + 1 - depth)
+            groups[key] = {
+                "params": [],
+                "lr": learning_rate * scale,
+                "weight_decay": weight_decay if decays else 0.0,
+                "lr_scale": scale,
+            }
+        groups[key]["params"].append(parameter)
+    return [groups[key] for key in sorted(groups)]
+
+
+class SpatialASTTrainer(Trainer):
+    """A Trainer with layer-wise learning-rate decay (`layer_decay`, 0.75 in the release; 1.0 turns it off)."""
+
+    def __init__(self, *args, layer_decay: float = 0.75, class_balanced_weights=None, **kwargs):
+        self.layer_decay = layer_decay
+        self.class_balanced_weights = class_balanced_weights
+        super().__init__(*args, **kwargs)
+
+    def create_optimizer(self, model=None):
+        if self.optimizer is None:
+            model = model if model is not None else self.model
+            groups = layer_decay_parameter_groups(
+                model, self.args.learning_rate, self.args.weight_decay, self.layer_decay
+            )
+            self.optimizer = torch.optim.AdamW(
+                groups,
+                lr=self.args.learning_rate,
+                betas=(self.args.adam_beta1, self.args.adam_beta2),
+                eps=self.args.adam_epsilon,
+            )
+        return self.optimizer
+
+    def _get_train_sampler(self, *args, **kwargs):
+        """Class-balanced sampling when per-example weights were given (the release's 2M-clip recipe)."""
+        if self.class_balanced_weights is None:
+            return super()._get_train_sampler(*args, **kwargs)
+        generator = torch.Generator().manual_seed(self.args.seed)
+        weights = torch.as_tensor(self.class_balanced_weights, dtype=torch.double)
+        return torch.utils.data.WeightedRandomSampler(weights, len(weights), replacement=True, generator=generator)
+
+
+def class_balanced_weights(examples, label2id) -> list[float]:
+    """Per-example sampling weights: the sum over the example's classes of 1 / class frequency."""
+    counts = torch.zeros(len(label2id))
+    for example in examples:
+        for name in example.labels:
+            counts[label2id[name]] += 1
+    return [float(sum(1.0 / counts[label2id[name]] for name in example.labels)) for example in examples]
+
+
+class ExampleList(Dataset):
+    """A plain list of examples as a torch Dataset (the collator renders them)."""
+
+    def __init__(self, examples):
+        self.examples = list(examples)
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int):
+        return self.examples[index]

@@ -1,0 +1,182 @@
+"""Spatial-AST training: rendered batches, layer-wise decay, a tiny Trainer run, evaluation and reload."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import TrainingArguments
+
+from transformers_bat import SpatialASTConfig, SpatialASTFeatureExtractor, SpatialASTForSpatialAudioClassification
+from transformers_bat.evaluation.encoder_evaluation import metrics_from_predictions, predict_spatial_ast
+from transformers_bat.training import (
+    ENCODER_LABEL_NAMES,
+    ExampleList,
+    SpatialASTTrainer,
+    SpatialAudioCollator,
+    class_balanced_weights,
+    examples_from_bank,
+    examples_from_records,
+    layer_decay_parameter_groups,
+    soft_class_targets,
+)
+
+CLASSES = ["Dog", "Siren", "Engine", "Rain"]
+
+
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    config = SpatialASTConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_frames=32,
+        num_mel_bins=32,
+        id2label=dict(enumerate(CLASSES)),
+        spec_augment_freq_mask=4,
+        spec_augment_time_mask=4,
+        normalize_ipd_channels=True,
+    )
+    return SpatialASTForSpatialAudioClassification(config)
+
+
+def small_extractor():
+    return SpatialASTFeatureExtractor(max_length_s=0.5, num_frames=32, num_mel_bins=32, max_frequency=14000)
+
+
+def test_collator_renders_deterministic_batches(toy_bank, toy_catalogue):
+    examples = examples_from_bank(toy_catalogue, toy_bank, 6, seed=1)
+    assert len({e.audio_id for e in examples}) == 6  # a permutation: every clip used before any repeats
+    label2id = {name: i for i, name in enumerate(CLASSES)}
+    collator = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, train=False)
+    first, second = collator(examples), collator(examples)
+    assert first["input_features"].shape == (6, 4, 32, 32)
+    assert torch.equal(first["input_features"], second["input_features"])
+    assert torch.equal(first["azimuth_labels"], torch.tensor([int(round(e.azimuth_deg)) % 360 for e in examples]))
+    assert first["labels"].sum(1).tolist() == [1.0] * 6
+    training = SpatialAudioCollator(
+        toy_catalogue, toy_bank, small_extractor(), label2id, mixup_probability=1.0, seed=3
+    )
+    mixed = training(examples)["labels"]
+    assert torch.allclose(mixed.sum(1), torch.ones(6)) and (mixed.max(1).values < 1).any()  # soft event targets
+    again = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, mixup_probability=1.0, seed=3)
+    assert torch.equal(
+        again(examples)["input_features"],
+        SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, mixup_probability=1.0, seed=3)(
+            examples
+        )["input_features"],
+    )
+    events_only = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, with_spatial_labels=False)
+    assert set(events_only(examples)) == {"input_features", "labels"}
+    with pytest.raises(ValueError, match="not in the model's label space"):
+        SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), {"Dog": 0}, train=False)(examples)
+
+
+def test_soft_direction_targets_wrap_around():
+    targets = soft_class_targets(torch.tensor([359.0, 10.0]), 360, sigma_deg=5.0, circular=True)
+    assert torch.allclose(targets.sum(1), torch.ones(2))
+    assert targets[0, 1] > targets[0, 350] > 0 and targets[0].argmax() == 359
+
+
+def test_layer_decay_groups():
+    model = tiny_model()
+    groups = layer_decay_parameter_groups(model, learning_rate=1e-3, weight_decay=0.05, layer_decay=0.5)
+    by_name = {id(p): g for g in groups for p in g["params"]}
+    assert by_name[id(model.heads.event_head.weight)]["lr"] == pytest.approx(1e-3)
+    assert by_name[id(model.spatial_ast.layers[1].mlp.fc1.weight)]["lr"] == pytest.approx(5e-4)
+    assert by_name[id(model.spatial_ast.layers[0].mlp.fc1.weight)]["lr"] == pytest.approx(2.5e-4)
+    assert by_name[id(model.spatial_ast.embeddings.patch_embeddings.weight)]["lr"] == pytest.approx(1.25e-4)
+    assert by_name[id(model.spatial_ast.layers[0].mlp.fc1.bias)]["weight_decay"] == 0.0
+    assert by_name[id(model.spatial_ast.embeddings.cls_tokens)]["weight_decay"] == 0.0
+    assert sum(len(g["params"]) for g in groups) == sum(1 for p in model.parameters() if p.requires_grad)
+
+
+def test_class_balanced_weights(toy_catalogue, toy_bank):
+    examples = examples_from_bank(toy_catalogue, toy_bank, 10, seed=0)
+    weights = class_balanced_weights(examples, {name: i for i, name in enumerate(CLASSES)})
+    assert len(weights) == 10 and min(weights) > 0
+
+
+def test_examples_from_records():
+    records = [
+        {
+            "audio_id": "a",
+            "reverb_id": "r",
+            "audio_id2": None,
+            "labels": ["Dog"],
+            "azimuth_deg": 10.0,
+            "elevation_deg": 0.0,
+            "distance_m": 1.0,
+        },
+        {
+            "audio_id": "a",
+            "reverb_id": "r",
+            "audio_id2": None,
+            "labels": ["Dog"],
+            "azimuth_deg": 10.0,
+            "elevation_deg": 0.0,
+            "distance_m": 1.0,
+        },
+        {
+            "audio_id": "b",
+            "reverb_id": "s",
+            "audio_id2": "c",
+            "labels": ["Dog"],
+            "azimuth_deg": 1.0,
+            "elevation_deg": 0.0,
+            "distance_m": 1.0,
+        },
+    ]
+    assert len(examples_from_records(records)) == 1
+    with pytest.raises(ValueError, match="No single-source records"):
+        examples_from_records(records[2:])
+
+
+@pytest.mark.slow
+def test_trainer_run_saves_reloads_and_reproduces_its_metrics(toy_bank, toy_catalogue, tmp_path):
+    examples = examples_from_bank(toy_catalogue, toy_bank, 32, seed=0)
+    held_out = examples_from_bank(toy_catalogue, toy_bank, 16, seed=1)
+    model = tiny_model()
+    label2id = model.config.label2id
+    train_collator = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, seed=0)
+    eval_collator = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, train=False)
+    args = TrainingArguments(
+        output_dir=str(tmp_path / "run"),
+        per_device_train_batch_size=8,
+        num_train_epochs=6,
+        learning_rate=3e-3,
+        warmup_steps=2,
+        lr_scheduler_type="cosine",
+        weight_decay=5e-4,
+        adam_beta2=0.95,
+        use_cpu=True,
+        report_to="none",
+        remove_unused_columns=False,
+        label_names=ENCODER_LABEL_NAMES,
+        logging_steps=1,
+        save_strategy="no",
+        seed=0,
+        dataloader_num_workers=0,
+    )
+    trainer = SpatialASTTrainer(
+        model=model, args=args, train_dataset=ExampleList(examples), data_collator=train_collator, layer_decay=0.75
+    )
+    result = trainer.train()
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    assert np.mean(losses[-3:]) < np.mean(losses[:3])
+    assert result.global_step == 24
+    predictions = predict_spatial_ast(model, held_out, eval_collator, batch_size=8, progress=False)
+    metrics = metrics_from_predictions(predictions)
+    assert set(metrics) >= {"mAP", "distance_accuracy", "DER", "ER20", "MAE_deg", "left_right", "octant"}
+    model.save_pretrained(tmp_path / "saved")
+    reloaded = SpatialASTForSpatialAudioClassification.from_pretrained(tmp_path / "saved")
+    again = metrics_from_predictions(predict_spatial_ast(reloaded, held_out, eval_collator, progress=False))
+    assert again == metrics
+    with pytest.raises(ValueError, match="label spaces do not match"):
+        predict_spatial_ast(
+            reloaded,
+            held_out,
+            SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), {"Dog": 0}, train=False),
+            progress=False,
+        )
+    with pytest.raises(ValueError, match="empty"):
+        predict_spatial_ast(reloaded, [], eval_collator, progress=False)
