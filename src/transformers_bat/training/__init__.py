@@ -1,5 +1,6 @@
 """Training Spatial-AST and BAT with the transformers Trainer (CPU at toy scale, accelerate at paper scale)."""
 
+from .bat_curriculum import BatQACollator, RecordList, stage_records, train_curriculum
 from .encoder_data import (
     EncoderExample,
     SpatialAudioCollator,
@@ -16,6 +17,10 @@ from .encoder_trainer import (
 )
 
 __all__ = [
+    "BatQACollator",
+    "RecordList",
+    "stage_records",
+    "train_curriculum",
     "ENCODER_LABEL_NAMES",
     "EncoderExample",
     "ExampleList",

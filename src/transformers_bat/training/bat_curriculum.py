@@ -1,0 +1,151 @@
+"""Training BAT through the paper's curriculum with the transformers Trainer.
+
+Stage 1 trains on types A+B, stage 2 on A-D, stage 3 on A-E (`data.question_types.STAGE_LETTERS`), each stage
+starting from the previous stage's weights; a one-stage run is a curriculum of one stage. Records are rendered on
+read (`data.rendering.SceneRenderer`) and turned into model inputs by the `BatProcessor`, in the DataLoader.
+
+Resuming: `curriculum.json` in the output folder lists the finished stages; a finished stage is not trained again
+(its trained weights are loaded instead), and an interrupted stage continues from its newest Trainer checkpoint,
+so an interrupted run ends where an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch.utils.data import Dataset
+from transformers import Trainer, TrainingArguments
+from transformers.trainer_utils import get_last_checkpoint
+
+from ..data import question_types as qt
+
+STATE_FILE = "curriculum.json"
+TRAINABLE_FILE = "trainable.safetensors"
+
+
+class RecordList(Dataset):
+    """SpatialSoundQA records (dicts) as a torch Dataset; the collator renders them."""
+
+    def __init__(self, records: Sequence[Mapping]):
+        self.records = list(records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> Mapping:
+        return self.records[index]
+
+
+class BatQACollator:
+    """Records -> binaural waveforms (rendered on read) -> `BatProcessor` inputs with answer-only labels.
+
+    Clips longer than the processor's feature window are cropped from the start (`truncation=True`), which lets
+    small demo models read 1-2 s windows of the 10 s scenes.
+    """
+
+    def __init__(self, processor, renderer, with_answers: bool = True):
+        self.processor, self.renderer, self.with_answers = processor, renderer, with_answers
+
+    def __call__(self, records: Sequence[Mapping]):
+        waveforms = [self.renderer.render(record) for record in records]
+        return self.processor(
+            audio=waveforms,
+            text=[record["question"] for record in records],
+            answers=[record["answer"] for record in records] if self.with_answers else None,
+            sampling_rate=32000,
+            truncation=True,
+        )
+
+
+def stage_records(records: Sequence[Mapping], stage: str) -> list[Mapping]:
+    """The records a curriculum stage trains on (cumulative: stage 2 = A-D)."""
+    if stage not in qt.STAGE_LETTERS:
+        raise ValueError(f"Unknown stage {stage!r}; expected one of {list(qt.STAGE_LETTERS)}.")
+    letters = qt.STAGE_LETTERS[stage]
+    return [record for record in records if qt.PAPER_LETTER[record["question_type"]] in letters]
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p.detach().contiguous().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def load_trainable_state(model: torch.nn.Module, path: str | os.PathLike) -> None:
+    """Load weights written by a finished stage; every trainable parameter must be present."""
+    state = load_file(str(path))
+    expected = {name for name, p in model.named_parameters() if p.requires_grad}
+    if set(state) != expected:
+        raise ValueError(
+            f"{path} does not fit this model: missing {sorted(expected - set(state))[:5]}, "
+            f"unexpected {sorted(set(state) - expected)[:5]}. Was the run started with another model or PEFT setup?"
+        )
+    model.load_state_dict(state, strict=False)
+
+
+def _read_state(output_dir: Path) -> dict:
+    path = output_dir / STATE_FILE
+    if not path.exists():
+        return {"completed": []}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is corrupted ({error}); delete it to restart the curriculum.") from error
+
+
+def _write_state(output_dir: Path, state: dict) -> None:
+    temporary = output_dir / f".{STATE_FILE}.tmp"
+    temporary.write_text(json.dumps(state, indent=2))
+    os.replace(temporary, output_dir / STATE_FILE)
+
+
+def train_curriculum(
+    model: torch.nn.Module,
+    collator,
+    stages: Mapping[str, Sequence[Mapping]],
+    output_dir: str | os.PathLike,
+    training_arguments: Mapping | None = None,
+    callbacks: Sequence | None = None,
+) -> dict[str, list[dict]]:
+    """Train `model` stage by stage (in the given order) and return each stage's Trainer log history.
+
+    Args:
+        model: a BAT (plain, or wrapped by PEFT: only parameters with `requires_grad` are trained and saved).
+        collator: turns a list of records into model inputs (e.g. [`BatQACollator`]).
+        stages: stage name -> training records, e.g. `{"stage1": ..., "stage2": ..., "stage3": ...}`.
+        output_dir: stage folders (Trainer checkpoints + `final/trainable.safetensors`) and `curriculum.json`.
+        training_arguments: `TrainingArguments` fields shared by all stages (output_dir is set per stage).
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    state = _read_state(output_dir)
+    histories: dict[str, list[dict]] = {}
+    for name, records in stages.items():
+        stage_dir = output_dir / name
+        final = stage_dir / "final" / TRAINABLE_FILE
+        if name in state["completed"]:
+            load_trainable_state(model, final)
+            continue
+        if not records:
+            raise ValueError(f"Curriculum stage {name!r} has no training records.")
+        arguments = {"report_to": "none", "remove_unused_columns": False, "save_strategy": "steps"}
+        arguments.update(training_arguments or {})
+        arguments["output_dir"] = str(stage_dir)
+        trainer = Trainer(
+            model=model,
+            args=TrainingArguments(**arguments),
+            train_dataset=RecordList(records),
+            data_collator=collator,
+            callbacks=list(callbacks or []),
+        )
+        checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+        trainer.train(resume_from_checkpoint=checkpoint)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        save_file(trainable_state(model), str(final))
+        histories[name] = list(trainer.state.log_history)
+        state["completed"].append(name)
+        _write_state(output_dir, state)
+    return histories

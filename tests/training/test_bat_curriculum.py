@@ -1,0 +1,114 @@
+"""BAT curriculum training: stage membership, stage-to-stage weight hand-over, and resuming an interrupted run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from tests.models.bat import bat_tester as bt
+from transformers_bat.data.rendering import SceneRenderer
+from transformers_bat.training.bat_curriculum import BatQACollator, stage_records, train_curriculum
+
+TYPES = ["CLASSIFICATION", "DOA", "MIXUP_SINGLE_CLASSIFICATION", "MIXUP_SINGLE_DOA", "MIXUP_DIRECTION"]
+
+
+def toy_records(n: int = 10):
+    return [
+        {
+            "audio_id": f"clip{i}",
+            "reverb_id": f"rir{i}",
+            "audio_id2": None,
+            "reverb_id2": None,
+            "question_type": TYPES[i % len(TYPES)],
+            "question": bt.QUESTIONS[i % 4],
+            "answer": bt.ANSWERS[i % 7],
+        }
+        for i in range(n)
+    ]
+
+
+class ToyRenderer(SceneRenderer):
+    """Renders a record as a seeded tone clip: enough for the collator, no bank or catalogue needed."""
+
+    def __init__(self):
+        pass
+
+    def render(self, record):
+        return bt.binaural_clip(int(record["audio_id"].removeprefix("clip")), seconds=0.5)
+
+
+def test_stage_records_are_cumulative():
+    records = toy_records(10)
+    assert {r["question_type"] for r in stage_records(records, "stage1")} == {"CLASSIFICATION", "DOA"}
+    assert len(stage_records(records, "stage2")) == 8 and len(stage_records(records, "stage3")) == 10
+    with pytest.raises(ValueError, match="Unknown stage"):
+        stage_records(records, "stage4")
+
+
+class StepCounter(TrainerCallback):
+    def __init__(self):
+        self.steps = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.steps.append(state.global_step)
+
+
+class Interrupt(TrainerCallback):
+    """Simulates a crash in stage 2 right after its first checkpoint."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if "stage2" in args.output_dir and state.global_step == 2:
+            raise KeyboardInterrupt("simulated crash")
+
+
+def run(tmp_path, name, callbacks=None, model=None):
+    model = model or bt.build_bat("llama", seed=4)[0]
+    processor = bt.build_bat("llama", seed=4)[1]
+    collator = BatQACollator(processor, ToyRenderer())
+    records = toy_records(8)
+    stages = {"stage1": stage_records(records, "stage1"), "stage2": stage_records(records, "stage2")}
+    arguments = dict(
+        per_device_train_batch_size=2,
+        max_steps=4,
+        learning_rate=5e-3,
+        save_steps=2,
+        use_cpu=True,
+        seed=0,
+        logging_steps=1,
+        data_seed=0,
+    )
+    histories = train_curriculum(model, collator, stages, tmp_path / name, arguments, callbacks=callbacks)
+    return model, histories
+
+
+@pytest.mark.slow
+def test_interrupted_curriculum_resumes_to_the_same_weights(tmp_path):
+    uninterrupted, histories = run(tmp_path, "straight")
+    assert list(histories) == ["stage1", "stage2"]
+    first_losses = [e["loss"] for e in histories["stage1"] if "loss" in e]
+    assert len(first_losses) == 4 and all(np.isfinite(first_losses))
+    assert json.loads((tmp_path / "straight" / "curriculum.json").read_text())["completed"] == ["stage1", "stage2"]
+
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, "crashy", callbacks=[Interrupt()])
+    assert json.loads((tmp_path / "crashy" / "curriculum.json").read_text())["completed"] == ["stage1"]
+    counter = StepCounter()
+    resumed, histories = run(tmp_path, "crashy", callbacks=[counter])  # a fresh process: new model, same folder
+    assert list(histories) == ["stage2"]  # stage 1 is loaded, not retrained
+    assert counter.steps == [3, 4]  # stage 2 continued from its step-2 checkpoint
+    assert [e["step"] for e in histories["stage2"] if "loss" in e] == [1, 2, 3, 4]
+    for (name, a), b in zip(uninterrupted.named_parameters(), resumed.parameters()):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_corrupted_state_and_empty_stage(tmp_path):
+    model, processor = bt.build_bat("llama", seed=4)
+    collator = BatQACollator(processor, ToyRenderer())
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "curriculum.json").write_text("{not json")
+    with pytest.raises(ValueError, match="corrupted"):
+        train_curriculum(model, collator, {"stage1": toy_records(2)}, tmp_path / "run")
+    with pytest.raises(ValueError, match="no training records"):
+        train_curriculum(model, collator, {"stage1": []}, tmp_path / "other")
