@@ -227,6 +227,28 @@ def test_audio_is_encoded_once_per_clip_not_per_token(llama_bat):
         handle.remove()
 
 
+def test_one_clip_many_questions_is_encoded_once(llama_bat):
+    model, processor = llama_bat
+    inputs = processor(audio=bt.binaural_clip(0), text=bt.QUESTIONS[:3], sampling_rate=bt.SAMPLING_RATE)
+    assert inputs["input_features"].shape[0] == 3
+    calls = []
+    handle = model.audio_tower.register_forward_hook(lambda module, args, output: calls.append(args[0].shape[0]))
+    try:
+        with torch.no_grad():
+            shared = model(**inputs).logits
+        out = model.generate(**inputs, max_new_tokens=4, num_beams=2)
+    finally:
+        handle.remove()
+    assert calls == [1, 1]
+    for row, question in enumerate(bt.QUESTIONS[:3]):  # same logits as asking each question alone
+        one = processor(audio=bt.binaural_clip(0), text=question, sampling_rate=bt.SAMPLING_RATE)
+        with torch.no_grad():
+            alone = model(**one).logits[0]
+        width = alone.shape[0]
+        torch.testing.assert_close(shared[row, -width:], alone, atol=1e-5, rtol=1e-5)
+    assert out.shape[0] == 3
+
+
 def test_placeholder_count_mismatches_raise(llama_bat):
     model, processor = llama_bat
     inputs = batch(processor, n=2)

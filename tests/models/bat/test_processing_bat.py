@@ -163,6 +163,9 @@ def test_mono_and_channel_errors(processor, tmp_path):
         processor(audio=str(path), text="Where?")
     with pytest.raises(ValueError, match="exactly 2 channels"):
         processor(audio=np.zeros((3, RATE // 2), np.float32), text="Where?", sampling_rate=RATE)
+    left, right = bt.binaural_clip(0)
+    with pytest.raises(ValueError, match=r"np.stack\(\[left, right\]\)"):
+        processor(audio=[left, right], text="Where?", sampling_rate=RATE)
     with pytest.raises(ValueError, match="channel-last"):
         processor(audio=bt.binaural_clip(0).T.copy(), text="Where?", sampling_rate=RATE)
 

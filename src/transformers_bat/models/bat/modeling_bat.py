@@ -233,15 +233,27 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
     def get_audio_features(self, input_features: torch.Tensor, **kwargs) -> BaseModelOutputWithPooling:
         """Encode clips: `input_features` (num_clips, 4, frames, mels) -> `pooler_output` (num_clips, queries, lm).
 
-        `last_hidden_state` holds all Spatial-AST tokens (3 CLS + patches), as the projector reads them.
+        `last_hidden_state` holds all Spatial-AST tokens (3 CLS + patches), as the projector reads them. Identical
+        clips (one clip asked several questions) are encoded once when the encoder is in eval mode.
         """
+        inverse = None
+        if not self.audio_tower.training and input_features.shape[0] > 1:
+            unique, inverse = torch.unique(input_features.flatten(1), dim=0, return_inverse=True)
+            if unique.shape[0] < input_features.shape[0]:
+                input_features = unique.view(-1, *input_features.shape[1:])
+            else:
+                inverse = None
         if self.config.freeze_audio_tower:
             with torch.no_grad():
-                encoded = self.audio_tower(input_features, return_dict=True)
+                encoded = self.audio_tower(input_features, return_dict=True).last_hidden_state
         else:
-            encoded = self.audio_tower(input_features, return_dict=True)
-        audio_embeds = self.multi_modal_projector(encoded.last_hidden_state)
-        return BaseModelOutputWithPooling(last_hidden_state=encoded.last_hidden_state, pooler_output=audio_embeds)
+            encoded = self.audio_tower(input_features, return_dict=True).last_hidden_state
+        if inverse is not None and self.training:  # projector dropout: one draw per row
+            encoded, inverse = encoded[inverse], None
+        audio_embeds = self.multi_modal_projector(encoded)
+        if inverse is not None:
+            encoded, audio_embeds = encoded[inverse], audio_embeds[inverse]
+        return BaseModelOutputWithPooling(last_hidden_state=encoded, pooler_output=audio_embeds)
 
     def get_placeholder_mask(
         self, input_ids: torch.LongTensor | None, inputs_embeds: torch.Tensor, audio_features: torch.Tensor

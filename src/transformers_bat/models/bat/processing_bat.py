@@ -137,6 +137,11 @@ class BatProcessor(ProcessorMixin):
             audio = list(audio)
         if not isinstance(audio, Sequence) or len(audio) == 0:
             raise ValueError(f"Unsupported or empty audio input of type {type(audio).__name__}.")
+        if len(audio) == 2 and all(np.ndim(item) == 1 and len(item) > 2 for item in audio):
+            raise ValueError(
+                "Got a list of two 1-D arrays, which reads as two mono clips. For one stereo clip pass "
+                "np.stack([left, right]) (shape (2, samples))."
+            )
         clips = []
         for i, item in enumerate(audio):
             name, rate = _clip_name(i, item), sampling_rate
