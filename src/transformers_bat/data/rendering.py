@@ -24,9 +24,20 @@ class MissingAssetError(LookupError):
 
 
 def _default_render_fn(clips, rirs, num_samples):
+    import torch
+
     from ..simulation.spatialize import render_scene
 
-    return render_scene(clips, rirs, num_samples=num_samples)
+    # torch's FFT rounds differently with different thread counts; DataLoader workers run one thread, so the
+    # main process renders with one thread too and every process gives bit-identical audio.
+    threads = torch.get_num_threads()
+    if threads == 1:
+        return render_scene(clips, rirs, num_samples=num_samples)
+    torch.set_num_threads(1)
+    try:
+        return render_scene(clips, rirs, num_samples=num_samples)
+    finally:
+        torch.set_num_threads(threads)
 
 
 class SceneRenderer:
