@@ -67,3 +67,21 @@ def test_bad_pools_are_rejected_with_reasons():
         )
     with pytest.raises(ValueError, match="at least 2 rooms"):
         split_scene_pool(ScenePool.synthetic(num_rooms=1, rirs_per_room=4, num_clips=4))
+
+
+class _Empty:
+    ids: list = []
+
+    def __repr__(self):
+        return "EmptyThing('/data/nothing')"
+
+
+def test_empty_bank_or_catalogue_is_named():
+    with pytest.raises(ValueError, match=r"The sound catalogue EmptyThing\('/data/nothing'\) holds no clips"):
+        ScenePool.from_sources(_FakeBank(), _Empty())
+    with pytest.raises(ValueError, match=r"The RIR bank EmptyThing\('/data/nothing'\) holds no RIRs"):
+        ScenePool.from_sources(_Empty(), _Empty())
+
+
+class _FakeBank:
+    ids = ["r/0"]
