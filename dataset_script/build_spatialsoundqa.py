@@ -9,7 +9,10 @@ datasets 5.x loads no scripts: this script WRITES the folder that ``load_dataset
     python dataset_script/build_spatialsoundqa.py convert-release OUT --closed-end SpatialSoundQA/closed-end \
         --reverb mp3d_reverb --audioset AudioSet
 
-Both use the card template beside this script (``templates/dataset_card.md``).
+    # a generated folder written back in the release's closed-end/ JSON layout (for the authors' code)
+    python dataset_script/build_spatialsoundqa.py export-release OUT_FOLDER --closed-end exported/closed-end
+
+``generate`` and ``convert-release`` use the card template beside this script (``templates/dataset_card.md``).
 """
 
 from __future__ import annotations
@@ -48,6 +51,17 @@ def convert_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_release(args: argparse.Namespace) -> int:
+    import datasets
+
+    from transformers_bat.data import export_release_layout
+
+    loaded = datasets.load_dataset(str(args.dataset_dir), "stage3")
+    paths = export_release_layout({split: loaded[split] for split in loaded}, args.closed_end)
+    print("\n".join(str(path) for path in paths))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from transformers_bat.cli import generate_qa
 
@@ -63,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     convert.add_argument("--audioset", type=Path, required=True, help="the AudioSet folder (clips + metadata/)")
     convert.add_argument("--no-check", action="store_true", help="skip checking that every id exists")
     convert.set_defaults(func=convert_release)
+    export = commands.add_parser("export-release", help="write a generated folder as the release's JSON files")
+    export.add_argument("dataset_dir", type=Path)
+    export.add_argument("--closed-end", type=Path, required=True, help="output folder (closed-end layout)")
+    export.set_defaults(func=export_release)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -12,6 +12,7 @@ from transformers_bat.data import (
     read_qa_json,
     write_qa_json,
 )
+from transformers_bat.data import question_types as qt
 from transformers_bat.data.records import AUTHORS_FIELDS
 
 from .fake_release import STAGE3_NONBINARY, write_release
@@ -109,3 +110,22 @@ def test_records_pointing_at_missing_audio_or_rirs(release):
     reader = AuthorsRelease(release["closed_end"], release["reverb"], release["audioset"])
     with pytest.raises(MissingAssetError, match=r"1 RIR id\(s\) not in .*mp3d_reverb.*sceneZ/9.npy.*Ymissing"):
         reader.load("stage1", "test")
+
+
+def test_generated_dataset_exported_in_the_release_layout_reads_back(tmp_path, dataset_dir):
+    from transformers_bat.data import export_release_layout
+
+    loaded = datasets.load_dataset(str(dataset_dir), "stage3")
+    records = {split: loaded[split].to_list() for split in ("train", "test")}
+    export_release_layout(records, tmp_path / "closed-end")
+    reader = AuthorsRelease(tmp_path / "closed-end")
+    for stage in ("stage1", "stage2", "stage3"):
+        for split in ("train", "test"):
+            got = reader.records(stage, split, with_scene=False)
+            types = set(qt.stage_types(stage))
+            expected = [{k: r[k] for k in AUTHORS_FIELDS} for r in records[split] if r["question_type"] in types]
+            if split == "test":  # each stage's eval files hold the types that stage adds
+                expected = [r for r in expected if qt.first_stage(r["question_type"]) == stage]
+                got = sorted(got, key=lambda r: (r["question_type"], r["question_id"]))
+                expected = sorted(expected, key=lambda r: (r["question_type"], r["question_id"]))
+            assert [{k: r[k] for k in AUTHORS_FIELDS} for r in got] == expected

@@ -48,3 +48,11 @@ def test_convert_release_gives_loadable_configs(tmp_path):
     stage3 = datasets.load_dataset(str(out), "stage3", split="test")
     assert stage3.num_rows == 5
     assert "authors' SpatialSoundQA release" in (out / "README.md").read_text()
+
+
+def test_export_release_then_read_back(tmp_path, dataset_dir):
+    from transformers_bat.data import AuthorsRelease
+
+    assert load_script().main(["export-release", str(dataset_dir), "--closed-end", str(tmp_path / "ce")]) == 0
+    records = AuthorsRelease(tmp_path / "ce").records("stage3", "train", with_scene=False)
+    assert len(records) == 240 * 9

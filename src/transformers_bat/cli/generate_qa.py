@@ -104,6 +104,8 @@ def _run(args: argparse.Namespace) -> int:
         test_counts = parse_per_type(args.test_per_type)
     progress = not args.no_progress
     bank = _bank(args.rir_bank, args.num_rirs, args.seed, args.num_proc, progress)
+    if args.num_rirs is not None and args.num_rirs > len(bank):
+        raise ValueError(f"--num-rirs {args.num_rirs}: the bank at {args.rir_bank} holds only {len(bank)} RIRs")
     reverb_ids = bank.ids if args.num_rirs is None else bank.ids[: args.num_rirs]
     catalogue = _catalogue(args.sources, args.clips_per_class, args.seed, args.audioset_metadata)
     pool = ScenePool.from_sources(bank, catalogue, reverb_ids=reverb_ids)

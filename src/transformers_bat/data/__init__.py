@@ -9,8 +9,9 @@ Typical use::
 """
 
 from .answers import DoaAnswer, NearTieError, derive_answer, parse_classes, parse_distance, parse_doa, parse_yes_no
-from .authors_release import AuthorsRelease, from_authors_records, read_qa_json, write_qa_json
-from .dataset_writer import GenerationReport, GenerationRequest, parse_per_type, write_dataset
+from .authors_release import AuthorsRelease, export_release_layout, from_authors_records, read_qa_json, write_qa_json
+from .combined_catalogue import CombinedCatalogue
+from .dataset_writer import GenerationReport, GenerationRequest, parse_per_type, write_dataset, write_records_folder
 from .qa_generation import QuestionPlan, plan_question_type, plan_rng, plan_to_table
 from .question_types import QUESTION_TYPES, STAGES, stage_types
 from .records import AUTHORS_FIELDS, COLUMNS, features
@@ -23,6 +24,7 @@ __all__ = [
     "QUESTION_TYPES",
     "STAGES",
     "AuthorsRelease",
+    "CombinedCatalogue",
     "DoaAnswer",
     "GenerationReport",
     "GenerationRequest",
@@ -33,6 +35,7 @@ __all__ = [
     "ScenePool",
     "check_assets",
     "derive_answer",
+    "export_release_layout",
     "features",
     "from_authors_records",
     "parse_classes",
@@ -48,4 +51,5 @@ __all__ = [
     "stage_types",
     "write_dataset",
     "write_qa_json",
+    "write_records_folder",
 ]

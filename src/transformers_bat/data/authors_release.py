@@ -117,6 +117,39 @@ def from_authors_records(records: Iterable[Mapping], rir_bank=None, catalogue=No
     return out
 
 
+def export_release_layout(records_by_split: Mapping[str, Iterable[Mapping]], closed_end_dir) -> list[Path]:
+    """Write records in the release's ``closed-end/`` layout (train.json + eval-*.json per stage folder).
+
+    Train files are cumulative like the release's. Test records go to the eval file of their type's group: stage 1
+    classification = A, doa = B; stage 2 classification = C, doa = D (our reading of the release); stage 3
+    direction = MIXUP_DIRECTION, distance = MIXUP_DISTANCE_BOTH, nonbinary = the three open types.
+    """
+    closed_end_dir = Path(closed_end_dir)
+    eval_file = {
+        qt.CLASSIFICATION: ("stage1", 0),
+        qt.DOA: ("stage1", 1),
+        qt.MIXUP_SINGLE_CLASSIFICATION: ("stage2", 0),
+        qt.MIXUP_SINGLE_DOA: ("stage2", 1),
+        qt.MIXUP_DIRECTION: ("stage3", 0),
+        qt.MIXUP_DISTANCE_BOTH: ("stage3", 1),
+        qt.MIXUP_NONBINARY_DIRECTION: ("stage3", 2),
+        qt.MIXUP_NONBINARY_DISTANCE: ("stage3", 2),
+        qt.MIXUP_NONBINARY_SOURCE: ("stage3", 2),
+    }
+    written = []
+    train = [dict(r) for r in records_by_split.get("train", [])]
+    test = [dict(r) for r in records_by_split.get("test", [])]
+    for stage, (folder, files) in RELEASE_FILES.items():
+        types = set(qt.stage_types(stage))
+        written.append(
+            write_qa_json([r for r in train if r["question_type"] in types], closed_end_dir / folder / "train.json")
+        )
+        for index, name in enumerate(files["test"]):
+            rows = [r for r in test if eval_file[r["question_type"]] == (stage, index)]
+            written.append(write_qa_json(rows, closed_end_dir / folder / name))
+    return written
+
+
 # ---------------------------------------------------------------------------------------------- folders
 
 
