@@ -21,27 +21,24 @@ import hashlib
 import json
 import multiprocessing
 import os
-import string
-from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
 
 from . import question_types as qt
+from .dataset_card import write_card
+from .generation_summary import GenerationReport, summarize, summarize_records
 from .qa_generation import (
     DEFAULT_PLANE_MARGIN_DEG,
     QUESTION_ID_STRIDE,
     QuestionPlan,
-    _answer_code,
     plan_question_type,
     plan_rng,
     plan_to_table,
 )
-from .records import COLUMNS
 from .scene_pool import ScenePool
 
 FORMAT_VERSION = 1
@@ -118,39 +115,6 @@ class ShardTask:
         return f"data/{self.split}/{self.question_type}/{name}"
 
 
-@dataclass
-class GenerationReport:
-    """Counts of the planned dataset (all shards, whoever writes them) and what this run wrote."""
-
-    counts: dict[str, Counter] = field(default_factory=dict)
-    written: int = 0
-    skipped: int = 0
-    remaining: int = 0
-    complete: bool = False
-
-    def table(self) -> str:
-        """A plain-text summary: records per type, per octant / distance bin of source 1, answers of E types."""
-        lines = []
-        for split, counter in self.counts.items():
-            lines.append(f"== {split}: {counter['records']} records")
-            width = max(len(t) for t in qt.QUESTION_TYPES)
-            for question_type in qt.QUESTION_TYPES:
-                if counter[("type", question_type)]:
-                    lines.append(f"  {question_type:<{width}} {counter[('type', question_type)]:>9}")
-            octants = [counter[("octant", o)] for o in range(8)]
-            lines.append("  octant of source 1 (R=right/L=left, F=front/B=behind, A=above/b=below):")
-            names = ["RFA", "RFb", "RBA", "RBb", "LFA", "LFb", "LBA", "LBb"]
-            lines.append("    " + "  ".join(f"{n}:{c}" for n, c in zip(names, octants)))
-            bins = sorted(k[1] for k in counter if isinstance(k, tuple) and k[0] == "distance_bin")
-            lines.append("  distance bin of source 1 (metres:count):")
-            lines.append("    " + "  ".join(f"{b / 2:g}:{counter[('distance_bin', b)]}" for b in bins))
-            for question_type in sorted(qt.BINARY_TYPES):
-                yes, no = counter[("yes", question_type)], counter[("no", question_type)]
-                if yes + no:
-                    lines.append(f"  {question_type}: Yes {yes} / No {no}")
-        return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------------------------- planning
 
 
@@ -197,42 +161,6 @@ def shard_tasks(request: GenerationRequest, fingerprint: str) -> list[ShardTask]
                     )
                 )
     return tasks
-
-
-def summarize(pools: Mapping[str, ScenePool], plans: Mapping[tuple[str, str], QuestionPlan]) -> dict[str, Counter]:
-    counts: dict[str, Counter] = {}
-    for (split, question_type), plan in plans.items():
-        pool = pools[split]
-        counter = counts.setdefault(split, Counter())
-        counter["records"] += len(plan)
-        counter[("type", question_type)] += len(plan)
-        for o, c in enumerate(np.bincount(pool.octant[plan.rir1], minlength=8)):
-            counter[("octant", o)] += int(c)
-        for b, c in zip(*np.unique(pool.distance_bin[plan.rir1], return_counts=True)):
-            counter[("distance_bin", int(b))] += int(c)
-        if question_type in qt.BINARY_TYPES:
-            codes = _answer_code(pool, plan, np.arange(len(plan)), plan.rir1, plan.rir2)
-            counter[("yes", question_type)] += int((codes == 1).sum())
-            counter[("no", question_type)] += int((codes == 0).sum())
-    return counts
-
-
-def summarize_records(records_by_split: Mapping[str, list[Mapping]]) -> dict[str, Counter]:
-    """The same counts as :func:`summarize`, from records (e.g. converted from the authors' release)."""
-    from .. import labels as lb
-
-    counts: dict[str, Counter] = {}
-    for split, records in records_by_split.items():
-        counter = counts.setdefault(split, Counter())
-        for record in records:
-            counter["records"] += 1
-            counter[("type", record["question_type"])] += 1
-            if record.get("azimuth_deg") is not None:
-                counter[("octant", lb.octant_index(record["azimuth_deg"], record["elevation_deg"]))] += 1
-                counter[("distance_bin", int(lb.distance_to_index(record["distance_m"])))] += 1
-            if record["question_type"] in qt.BINARY_TYPES and record["answer"] in ("Yes", "No"):
-                counter[(record["answer"].lower(), record["question_type"])] += 1
-    return counts
 
 
 # --------------------------------------------------------------------------------------------- writing
@@ -343,7 +271,9 @@ def write_dataset(
     report.remaining = sum(not (output_dir / t.relative_path).exists() for t in tasks)
     report.complete = report.remaining == 0
     if report.complete:
-        write_card(output_dir, request, report, card_template, fingerprint=fingerprint, settings=settings)
+        write_card(
+            output_dir, request.counts, report.table(), settings, fingerprint=fingerprint, template=card_template
+        )
     elif log is not None:
         log(f"{report.remaining} shard(s) still missing; the card is written when all exist.")
     return report
@@ -397,84 +327,7 @@ def write_records_folder(
         temporary = f"{path}.tmp-{os.getpid()}"
         pq.write_table(table, temporary, compression="zstd")
         os.replace(temporary, path)
-    request = GenerationRequest(counts=counts, seed=-1, records_per_shard=records_per_shard)
     report = GenerationReport(counts=summarize_records(records_by_split), complete=True)
-    write_card(output_dir, request, report, card_template, fingerprint=fingerprint, settings=settings)
+    settings = dict(settings or {}) | {"records_per_shard": records_per_shard}
+    write_card(output_dir, counts, report.table(), settings, fingerprint=fingerprint, template=card_template)
     return report
-
-
-# --------------------------------------------------------------------------------------------- the card
-
-
-def configs_yaml(request: GenerationRequest, fingerprint: str) -> str:
-    """The YAML ``configs:`` block: one config per stage, each with the splits that have data."""
-    lines = ["configs:"]
-    for stage in qt.STAGES:
-        splits = []
-        for split, counts in request.counts.items():
-            types = [t for t in qt.stage_types(stage) if counts.get(t, 0) > 0]
-            if types:
-                splits.append((split, types))
-        if not splits:
-            continue
-        lines.append(f"- config_name: {stage}")
-        if stage == "stage3":
-            lines.append("  default: true")
-        lines.append("  data_files:")
-        for split, types in splits:
-            lines.append(f"  - split: {split}")
-            lines.append("    path:")
-            lines.extend(f"    - data/{split}/{t}/*-{fingerprint}.parquet" for t in types)
-    return "\n".join(lines)
-
-
-DEFAULT_CARD_TEMPLATE = """\
-# SpatialSoundQA (generated with transformers-bat)
-
-Spatial-audio question answering in the format of BAT (Zheng et al., ICML 2024). Records hold ids of a sound clip
-and a binaural room impulse response per source, the question, the rule-based answer and the scene ground truth;
-audio is rendered when a record is read (`transformers_bat.data.SceneRenderer`).
-
-Configs are the paper's cumulative curriculum: `stage1` = A+B, `stage2` = A-D, `stage3` = A-E.
-Train and test use disjoint rooms and disjoint source clips.
-
-## Counts
-```
-$summary
-```
-
-## Columns
-$columns
-
-## Generation
-```
-$settings
-```
-"""
-
-
-def write_card(
-    output_dir: Path,
-    request: GenerationRequest,
-    report: GenerationReport,
-    template=None,
-    *,
-    fingerprint: str,
-    settings=None,
-) -> Path:
-    """README.md = YAML header (configs) + the template filled with counts, columns and settings."""
-    body = Path(template).read_text() if template is not None else DEFAULT_CARD_TEMPLATE
-    columns = "\n".join(f"- `{name}` ({dtype}): {meaning}" for name, (dtype, meaning) in COLUMNS.items())
-    text = string.Template(body).safe_substitute(
-        summary=report.table(),
-        columns=columns,
-        settings=json.dumps(request.to_json() if settings is None else dict(settings), indent=2, sort_keys=True),
-    )
-    header = (
-        "---\n"
-        + "task_categories:\n- audio-classification\n- question-answering\n"
-        + configs_yaml(request, fingerprint)
-    )
-    path = output_dir / "README.md"
-    _atomic_write_text(path, header + "\n---\n\n" + text)
-    return path

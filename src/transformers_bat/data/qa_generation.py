@@ -300,7 +300,7 @@ def _plan_pairs(rng, pool: ScenePool, cells: _Cells, plan: QuestionPlan) -> None
             rir1 = cells.draw_in_cell(rng, rng.integers(0, len(cells.keys), len(todo)))
         rir2 = cells.draw_in_room(rng, pool.room_code[rir1])
         ok = (rir1 != rir2) & (pool.octant[rir1] != pool.octant[rir2])
-        got = _answer_code(pool, plan, todo, rir1, rir2)
+        got = answer_codes(pool, plan, todo, rir1, rir2)
         ok &= (got >= 0) & ((want[todo] == -1) | (got == want[todo]))
         plan.rir1[todo[ok]] = rir1[ok]
         plan.rir2[todo[ok]] = rir2[ok]
@@ -316,7 +316,7 @@ def _plan_pairs(rng, pool: ScenePool, cells: _Cells, plan: QuestionPlan) -> None
         raise ValueError(_shortage_message(plan, todo, want))
 
 
-def _answer_code(pool: ScenePool, plan: QuestionPlan, todo: np.ndarray, rir1: np.ndarray, rir2: np.ndarray):
+def answer_codes(pool: ScenePool, plan: QuestionPlan, todo: np.ndarray, rir1: np.ndarray, rir2: np.ndarray):
     """Answer of candidate pairs as a code comparable with the wanted one; -2 = near-tie (reject)."""
     question_type = plan.question_type
     if question_type in (qt.MIXUP_SINGLE_CLASSIFICATION, qt.MIXUP_SINGLE_DOA, qt.MIXUP_NONBINARY_DISTANCE):
@@ -387,7 +387,7 @@ def plan_to_table(pool: ScenePool, plan: QuestionPlan) -> pa.Table:
     az, el, dist = pool.azimuth_deg, pool.elevation_deg, pool.distance_m
 
     single = question_type in qt.SINGLE_SOURCE_TYPES
-    codes = None if single else _answer_code(pool, plan, np.arange(n), plan.rir1, plan.rir2)
+    codes = None if single else answer_codes(pool, plan, np.arange(n), plan.rir1, plan.rir2)
     questions = []
     answers_text = []
     for i in range(n):
