@@ -125,6 +125,14 @@ def _run(args: argparse.Namespace) -> int:
         num_shards=args.num_shards,
         progress=progress,
         card_template=args.card_template,
+        provenance={
+            "rir_bank": str(args.rir_bank),
+            "num_rirs": len(reverb_ids),
+            "sources": args.sources,
+            "catalogue": repr(catalogue),
+            "clips_per_class": args.clips_per_class if args.sources == "procedural" else None,
+            "catalogue_seed": args.seed if args.sources == "procedural" else None,
+        },
         log=print,
     )
     print(report.table())

@@ -214,12 +214,14 @@ def write_dataset(
     max_shards: int | None = None,
     progress: bool = False,
     card_template: str | os.PathLike | None = None,
+    provenance: Mapping | None = None,
     log: Callable[[str], None] | None = None,
 ) -> GenerationReport:
     """Generate (or resume generating) a dataset folder; returns planned counts and what was written.
 
     ``max_shards`` stops after writing that many shards (used to test interruption); the card is written once
-    every shard of the request exists.
+    every shard of the request exists. ``provenance`` (e.g. which bank and catalogue the ids refer to) goes into
+    the card only, so moving the bank does not block a resume.
     """
     if not 0 <= shard_index < num_shards:
         raise ValueError(f"shard_index must be in [0, num_shards), got {shard_index} of {num_shards}")
@@ -271,8 +273,9 @@ def write_dataset(
     report.remaining = sum(not (output_dir / t.relative_path).exists() for t in tasks)
     report.complete = report.remaining == 0
     if report.complete:
+        card_settings = settings | ({"provenance": dict(provenance)} if provenance else {})
         write_card(
-            output_dir, request.counts, report.table(), settings, fingerprint=fingerprint, template=card_template
+            output_dir, request.counts, report.table(), card_settings, fingerprint=fingerprint, template=card_template
         )
     elif log is not None:
         log(f"{report.remaining} shard(s) still missing; the card is written when all exist.")
