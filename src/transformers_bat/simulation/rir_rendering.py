@@ -8,6 +8,7 @@ match them, so a bank stays balanced over octants and distance bins. Every rando
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -152,10 +153,20 @@ class BinauralRenderer:
         self.n_rays = n_rays
         self._directivities = hrir_set.directivities()
 
-    def render(self, scene: Scene, seed) -> np.ndarray:
+    def render(self, scene: Scene, seed, timings: dict | None = None) -> np.ndarray:
         """Binaural RIR (2, L) float32 (row 0 = left ear) of a scene; ``seed`` (int or sequence) fixes the ray
-        tracer so the same scene and seed give identical bytes. Never normalised (level is the distance cue)."""
+        tracer so the same scene and seed give identical bytes. Never normalised (level is the distance cue).
+
+        ``timings``, if given, accumulates seconds per step ("room", "image_sources", "ray_tracing", "assembly").
+        """
         import pyroomacoustics as pra
+
+        clock = [time.perf_counter()]
+
+        def lap(step: str) -> None:
+            clock.append(time.perf_counter())
+            if timings is not None:
+                timings[step] = timings.get(step, 0.0) + clock[-1] - clock[-2]
 
         duration_s = min(self.max_rir_s, 1.1 * scene.room.rt60_s + 0.1)
         room = build_room(
@@ -172,7 +183,13 @@ class BinauralRenderer:
         seed_sequence = np.random.SeedSequence(seed)
         numpy_seed, libroom_seed = seed_sequence.generate_state(2, dtype=np.uint32)
         pra.random.seed(numpy=int(numpy_seed), libroom=int(libroom_seed))
-        room.compute_rir()
+        lap("room")
+        room.image_source_model()
+        lap("image_sources")
+        if self.ray_tracing:
+            room.ray_tracing()
+        lap("ray_tracing")
+        room.compute_rir()  # combines the two parts, convolving each echo with the HRIR of its direction
         max_samples = int(round(self.max_rir_s * self.sample_rate))
         length = min(max_samples, max(len(room.rir[0][0]), len(room.rir[1][0])))
         rir = np.zeros((2, length), dtype=np.float32)
@@ -181,4 +198,5 @@ class BinauralRenderer:
             rir[ear, : len(response)] = response
         if not np.all(np.isfinite(rir)):
             raise FloatingPointError(f"non-finite RIR for room {scene.room.room_id} (seed {seed})")
+        lap("assembly")
         return rir

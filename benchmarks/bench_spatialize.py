@@ -1,0 +1,91 @@
+"""Throughput of on-the-fly spatialisation: batched torch FFT convolution vs a per-clip scipy loop.
+
+Both convolve 10 s sources (320,000 samples at 32 kHz) with binaural RIRs padded/cropped to 64,000 samples and
+keep the first 320,000 output samples, as the release does. The methods are timed in interleaved rounds (best
+round counts) so that load from other processes hits them alike; clips/s and ratios come from one run.
+
+    python benchmarks/bench_spatialize.py [--clips 32] [--batch-size 16] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import scipy.signal
+import torch
+
+from transformers_bat.simulation.spatialize import NUM_SAMPLES, RIR_LENGTH, spatialize
+
+
+def make_inputs(num_clips: int, rir_seconds: float, seed: int = 0):
+    """Noise sources at -14 dBFS and exponentially decaying binaural RIRs of the given length."""
+    rng = np.random.default_rng(seed)
+    sources = (rng.standard_normal((num_clips, NUM_SAMPLES)) * 10 ** (-14 / 20)).astype(np.float32)
+    length = int(rir_seconds * 32000)
+    decay = np.exp(-np.arange(length) / (0.08 * 32000))
+    rirs = (rng.standard_normal((num_clips, 2, length)) * decay).astype(np.float32)
+    return sources, rirs
+
+
+def scipy_loop(sources: np.ndarray, rirs: np.ndarray, dtype) -> None:
+    """The straightforward way: one fftconvolve per clip (both ears at once), then truncate."""
+    for source, rir in zip(sources, rirs):
+        padded = np.zeros((2, RIR_LENGTH), dtype=dtype)
+        padded[:, : min(RIR_LENGTH, rir.shape[1])] = rir[:, :RIR_LENGTH]
+        scipy.signal.fftconvolve(source.astype(dtype)[None], padded, mode="full", axes=-1)[:, :NUM_SAMPLES]
+
+
+def torch_batched(sources: np.ndarray, rirs: np.ndarray, batch_size: int, threads: int) -> None:
+    torch.set_num_threads(threads)
+    for begin in range(0, len(sources), batch_size):
+        spatialize(
+            torch.from_numpy(sources[begin : begin + batch_size]), torch.from_numpy(rirs[begin : begin + batch_size])
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds; the best one counts")
+    args = parser.parse_args()
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    sources, rirs = make_inputs(args.clips, rir_seconds=2.0)
+    short_sources, short_rirs = make_inputs(args.clips, rir_seconds=0.6, seed=1)
+    check = spatialize(torch.from_numpy(sources[:2]), torch.from_numpy(rirs[:2]))[1].numpy()
+    reference = scipy.signal.fftconvolve(sources[1][None].astype(np.float64), rirs[1].astype(np.float64), axes=-1)
+    print(f"max |torch - scipy float64| = {np.abs(check - reference[:, :NUM_SAMPLES]).max():.2e}")
+    methods = {
+        "scipy fftconvolve loop, float32": lambda: scipy_loop(sources, rirs, np.float32),
+        "scipy fftconvolve loop, float64": lambda: scipy_loop(sources, rirs, np.float64),
+        "torch batched, 2 threads": lambda: torch_batched(sources, rirs, args.batch_size, 2),
+        "torch batched, 1 thread": lambda: torch_batched(sources, rirs, args.batch_size, 1),
+        "0.6 s RIRs: scipy loop, float32": lambda: scipy_loop(short_sources, short_rirs, np.float32),
+        "0.6 s RIRs: torch batched, 2 threads": lambda: torch_batched(short_sources, short_rirs, args.batch_size, 2),
+    }
+    best = dict.fromkeys(methods, float("inf"))
+    for _ in range(args.rounds):
+        for name, run in methods.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    rate = {name: args.clips / seconds for name, seconds in best.items()}
+    for name in methods:
+        print(f"{name:40s} {rate[name]:7.1f} clips/s")
+    baseline = "scipy fftconvolve loop, float32"
+    for name in ("torch batched, 2 threads", "torch batched, 1 thread"):
+        print(f"ratio {name} / {baseline}: {rate[name] / rate[baseline]:.2f}x")
+    print(
+        f"ratio torch batched, 2 threads / scipy loop, float64: "
+        f"{rate['torch batched, 2 threads'] / rate['scipy fftconvolve loop, float64']:.2f}x"
+    )
+    short_ratio = rate["0.6 s RIRs: torch batched, 2 threads"] / rate["0.6 s RIRs: scipy loop, float32"]
+    print(f"ratio with 0.6 s RIRs: {short_ratio:.2f}x")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
