@@ -127,14 +127,21 @@ def build_plans(pools: Mapping[str, ScenePool], request: GenerationRequest) -> d
         for question_type, count in counts.items():
             if count <= 0:
                 continue
-            plans[(split, question_type)] = plan_question_type(
-                pools[split],
-                question_type,
-                count,
-                plan_rng(request.seed, split, question_type),
-                plane_margin_deg=request.plane_margin_deg,
-                question_id_offset=qt.type_code(question_type) * QUESTION_ID_STRIDE,
-            )
+            pool = pools[split]
+            try:
+                plans[(split, question_type)] = plan_question_type(
+                    pool,
+                    question_type,
+                    count,
+                    plan_rng(request.seed, split, question_type),
+                    plane_margin_deg=request.plane_margin_deg,
+                    question_id_offset=qt.type_code(question_type) * QUESTION_ID_STRIDE,
+                )
+            except ValueError as error:
+                rooms = len(set(pool.room_ids.tolist()))
+                raise ValueError(
+                    f"{split} split ({pool.num_rirs} RIRs in {rooms} rooms, {pool.num_clips} clips): {error}"
+                ) from error
     return plans
 
 
