@@ -98,3 +98,14 @@ def test_fast_fft_length():
                 remainder //= factor
         assert remainder == 1
     assert spatialize_module._fast_fft_length(383999) == 384000
+
+
+def test_cpu_and_torch_fft_paths_agree():
+    from transformers_bat.simulation.spatialize import _convolve_pocketfft, _convolve_torch
+
+    generator = torch.Generator().manual_seed(4)
+    sources, rirs = torch.randn(5, 3000, generator=generator), torch.randn(5, 2, 400, generator=generator)
+    for shared in (rirs, rirs[:1]):
+        torch.testing.assert_close(
+            _convolve_pocketfft(sources, shared, 3400, 2), _convolve_torch(sources, shared, 3400, 2), atol=1e-4, rtol=0
+        )

@@ -103,13 +103,50 @@ def spatialize(
     rirs = rirs[..., : int(nonzero[-1]) + 1 if len(nonzero) else 1]
     num_samples = sources.shape[-1]
     fft_length = _fast_fft_length(num_samples + rirs.shape[-1] - 1)
-    batch, num_bins = sources.shape[0], fft_length // 2 + 1
+    if sources.device.type == "cpu" and _scipy_fft() is not None:
+        return _convolve_pocketfft(sources, rirs, fft_length, chunk_size)
+    return _convolve_torch(sources, rirs, fft_length, chunk_size)
+
+
+def _scipy_fft():
+    try:
+        import scipy.fft
+
+        return scipy.fft
+    except ImportError:
+        return None
+
+
+def _convolve_pocketfft(sources: torch.Tensor, rirs: torch.Tensor, fft_length: int, chunk_size: int) -> torch.Tensor:
+    """CPU path: scipy's pocketfft with ``torch.get_num_threads()`` workers. Measured faster than torch's CPU FFT
+    here, and it does not collapse when other processes load the cores (OpenMP spin-waiting does)."""
+    fft = _scipy_fft()
+    workers = max(1, torch.get_num_threads())
+    source_array, rir_array = sources.detach().numpy(), rirs.detach().numpy()
+    num_samples = source_array.shape[-1]
+    output = np.empty((source_array.shape[0], 2, num_samples), dtype=source_array.dtype)
+    for begin in range(0, len(source_array), chunk_size):
+        chunk = source_array[begin : begin + chunk_size]
+        source_spectrum = fft.rfft(chunk, n=fft_length, workers=workers)
+        rir_chunk = rir_array if len(rir_array) == 1 else rir_array[begin : begin + len(chunk)]
+        spectrum = fft.rfft(rir_chunk, n=fft_length, workers=workers)  # (b or 1, 2, F)
+        if len(spectrum) == len(chunk):
+            spectrum *= source_spectrum[:, None]
+        else:  # one RIR shared by the chunk
+            spectrum = spectrum * source_spectrum[:, None]
+        output[begin : begin + len(chunk)] = fft.irfft(spectrum, n=fft_length, workers=workers)[..., :num_samples]
+    return torch.from_numpy(output)
+
+
+def _convolve_torch(sources: torch.Tensor, rirs: torch.Tensor, fft_length: int, chunk_size: int) -> torch.Tensor:
+    """Any device: torch.fft with buffers reused across chunks (fresh large allocations page-fault on CPU)."""
+    batch, num_samples, num_bins = sources.shape[0], sources.shape[-1], fft_length // 2 + 1
     complex_dtype = torch.complex128 if sources.dtype == torch.float64 else torch.complex64
     chunk_size = max(1, min(int(chunk_size), batch))
-    # buffers reused across chunks (fresh large allocations page-fault on every call on CPU)
     source_spectrum = torch.empty((chunk_size, num_bins), dtype=complex_dtype, device=sources.device)
     spectrum = torch.empty((chunk_size, 2, num_bins), dtype=complex_dtype, device=sources.device)
-    output = torch.empty((batch, 2, fft_length), dtype=sources.dtype, device=sources.device)
+    signal = torch.empty((chunk_size, 2, fft_length), dtype=sources.dtype, device=sources.device)
+    output = torch.empty((batch, 2, num_samples), dtype=sources.dtype, device=sources.device)
     for begin in range(0, batch, chunk_size):
         size = min(chunk_size, batch - begin)
         torch.fft.rfft(sources[begin : begin + size], n=fft_length, out=source_spectrum[:size])
@@ -118,8 +155,9 @@ def spatialize(
         else:
             torch.fft.rfft(rirs[begin : begin + size], n=fft_length, out=spectrum[:size])
         spectrum[:size].mul_(source_spectrum[:size].unsqueeze(1))
-        torch.fft.irfft(spectrum[:size], n=fft_length, out=output[begin : begin + size])
-    return output[..., :num_samples]  # a view: the linear convolution's first T samples
+        torch.fft.irfft(spectrum[:size], n=fft_length, out=signal[:size])
+        output[begin : begin + size] = signal[:size, :, :num_samples]  # the linear convolution's first T samples
+    return output
 
 
 def mix_sources(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
