@@ -201,3 +201,22 @@ def test_authors_layout(tmp_path):
         bank.load("q9vSo1VnCiC/7.npy")
     with pytest.raises(FileNotFoundError, match="authors' RIR index not found: .*eval_reverberation.json"):
         RIRBank.open(tmp_path, split="eval")
+
+
+def test_bank_rirs_spatialise_procedural_sources_to_the_labelled_side(reference_bank):
+    from transformers_bat.simulation import ProceduralCatalogue, render_scene
+
+    from .physics import off_median_plane_deg
+
+    bank = RIRBank.open(reference_bank)
+    catalogue = ProceduralCatalogue(clips_per_class=1, seed=0, duration_s=1.0)
+    checked = 0
+    for reverb_id, clip_id in zip(bank.ids, catalogue.ids):
+        info = bank.info(reverb_id)
+        if off_median_plane_deg(info.azimuth_deg, info.elevation_deg) < 30:
+            continue
+        audio = render_scene([catalogue.load(clip_id)], [bank.load(reverb_id)], num_samples=32000)
+        left_db, right_db = 10 * np.log10(np.sum(audio.astype(np.float64) ** 2, axis=1))
+        assert (left_db > right_db) == (info.direction_words[0] == "left"), (reverb_id, clip_id, left_db, right_db)
+        checked += 1
+    assert checked >= 3

@@ -194,7 +194,7 @@ def _checked_rir(rir, path) -> np.ndarray:
         raise RIRFileError(f"RIR at {path} has shape {rir.shape}; expected (2, L) with L > 0")
     if not np.all(np.isfinite(rir)):
         raise RIRFileError(f"RIR at {path} contains NaN or infinite values")
-    return np.ascontiguousarray(rir, dtype=np.float32)
+    return np.array(rir, dtype=np.float32, order="C", copy=True)  # writable, detached from any memory map
 
 
 class SimulatedRIRBank(RIRBank):
