@@ -48,7 +48,13 @@ class RIRFileError(OSError):
 
 @dataclass(frozen=True)
 class RIRInfo:
-    """What is known about one RIR of a bank. Positions are in the bank's own world frame."""
+    """What is known about one RIR of a bank.
+
+    Positions are in the bank's own world frame: the authors' (+x right, +y up, -z front) for their release, our
+    simulator's (z up) for simulated banks. ``heading_deg`` is the yaw the listener faces in the simulator frame
+    (counter-clockwise from +x; ``None`` for the authors' data, whose labels come from world-frame offsets).
+    Angles, distance and indices follow :mod:`transformers_bat.labels`; ``rt60_s`` is the target RT60.
+    """
 
     reverb_id: str
     room_id: str
