@@ -201,6 +201,9 @@ def test_authors_layout(tmp_path):
         bank.load("q9vSo1VnCiC/7.npy")
     with pytest.raises(FileNotFoundError, match="authors' RIR index not found: .*eval_reverberation.json"):
         RIRBank.open(tmp_path, split="eval")
+    (tmp_path / "binaural").rename(tmp_path / "elsewhere")
+    with pytest.raises(FileNotFoundError, match="authors' RIR folder not found: .*binaural"):
+        RIRBank.open(tmp_path, split="train")
 
 
 def test_bank_rirs_spatialise_procedural_sources_to_the_labelled_side(reference_bank):
