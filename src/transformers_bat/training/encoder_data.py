@@ -153,7 +153,8 @@ class SpatialAudioCollator:
                 targets[row, self.label2id[name]] = 1.0
         return targets
 
-    def __call__(self, examples: Sequence[EncoderExample]) -> dict[str, torch.Tensor]:
+    def render(self, examples: Sequence[EncoderExample]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Binaural waveforms (B, 2, crop) and event targets (B, classes) of a batch (mixup applied in training)."""
         rng = np.random.default_rng([self.seed, self._calls])
         self._calls += 1
         sources = torch.stack([self._source(example.audio_id) for example in examples])
@@ -176,6 +177,10 @@ class SpatialAudioCollator:
             else:  # evaluation: the same window every time
                 starts = np.zeros(len(examples), dtype=np.int64)
             waveforms = torch.stack([w[:, s : s + crop] for w, s in zip(waveforms, starts)])
+        return waveforms, events
+
+    def __call__(self, examples: Sequence[EncoderExample]) -> dict[str, torch.Tensor]:
+        waveforms, events = self.render(examples)
         batch = {
             "input_features": self.feature_extractor(waveforms, sampling_rate=32000, return_tensors="pt")[
                 "input_features"
