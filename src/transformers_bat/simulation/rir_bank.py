@@ -420,7 +420,8 @@ def render_bank(output_dir, settings: BankSettings, num_workers: int = 1, progre
     """Render (or finish) a bank; returns the merged metadata path.
 
     Complete shards of an earlier, interrupted run with the same settings are kept; a directory made with other
-    settings raises ``ValueError``. Workers use the spawn start method and each loads the HRIRs once.
+    settings raises ``ValueError``. Workers use the spawn start method and each loads the HRIRs once; with
+    ``num_workers > 1`` a script must call this under ``if __name__ == "__main__":``.
     """
     from tqdm.auto import tqdm
 
@@ -451,13 +452,18 @@ def render_bank(output_dir, settings: BankSettings, num_workers: int = 1, progre
         i for s in todo for i in range(s * settings.shard_size, min((s + 1) * settings.shard_size, settings.num_rirs))
     ]
     bar = tqdm(total=settings.num_rirs, initial=settings.num_rirs - len(indices), unit="RIR", disable=not progress)
-    pool = None
+    executor = None
     try:
         if num_workers > 1 and len(indices) > 1:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
-            pool = multiprocessing.get_context("spawn").Pool(num_workers, _init_worker, (settings_json,))
-            results = pool.imap(_render_index, indices, chunksize=1)
+            # a worker that dies (or a script without an ``if __name__ == "__main__":`` guard) raises
+            # BrokenProcessPool here instead of hanging
+            executor = ProcessPoolExecutor(
+                num_workers, multiprocessing.get_context("spawn"), _init_worker, (settings_json,)
+            )
+            results = executor.map(_render_index, indices)
         else:
             _init_worker(settings_json)
             results = map(_render_index, indices)
@@ -472,9 +478,8 @@ def render_bank(output_dir, settings: BankSettings, num_workers: int = 1, progre
                 pending = []
     finally:
         bar.close()
-        if pool is not None:
-            pool.terminate()
-            pool.join()
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
     records = []
     for s in range(settings.num_shards):
         with open(shard_dir / f"shard-{s:05d}.json") as handle:
