@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (
     AutoModelForCausalLM,
     GPT2Config,
@@ -18,6 +17,7 @@ from transformers import (
 from transformers_bat import BatForConditionalGeneration, BatProcessor, SpatialASTConfig, SpatialASTModel
 from transformers_bat.models.bat import BAT_PROMPT_TEMPLATE
 from transformers_bat.models.spatial_ast import SpatialASTFeatureExtractor
+from transformers_bat.training.qa_tokenizer import train_qa_tokenizer
 
 SAMPLING_RATE = 32000
 NUM_QUERIES = 4
@@ -32,20 +32,8 @@ QUESTIONS = [
 
 def build_tokenizer() -> PreTrainedTokenizerFast:
     """Byte-level BPE (exact decode round trip) trained offline on the prompt, questions and answers."""
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
     corpus = [BAT_PROMPT_TEMPLATE.replace("{instruction}", q) for q in QUESTIONS] + ANSWERS * 3
-    trainer = trainers.BpeTrainer(
-        vocab_size=300,
-        special_tokens=["<unk>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(corpus, trainer)
-    bos = tokenizer.token_to_id("<s>")
-    tokenizer.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", bos)])
-    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+    return train_qa_tokenizer(corpus, vocab_size=300)
 
 
 def audio_config() -> SpatialASTConfig:
