@@ -5,6 +5,8 @@ keep the first 320,000 output samples, as the release does. The methods are time
 round counts) so that load from other processes hits them alike; clips/s and ratios come from one run.
 
     python benchmarks/bench_spatialize.py [--clips 32] [--batch-size 16] [--rounds 5]
+
+The two-process rows run one single-threaded process per core, as DataLoader workers do (start-up untimed).
 """
 
 from __future__ import annotations
@@ -47,11 +49,26 @@ def scipy_loop_per_ear(sources: np.ndarray, rirs: np.ndarray) -> None:
 
 
 def torch_batched(sources: np.ndarray, rirs: np.ndarray, batch_size: int, threads: int) -> None:
-    torch.set_num_threads(threads)
     for begin in range(0, len(sources), batch_size):
-        spatialize(
-            torch.from_numpy(sources[begin : begin + batch_size]), torch.from_numpy(rirs[begin : begin + batch_size])
-        )
+        batch = torch.from_numpy(sources[begin : begin + batch_size])
+        spatialize(batch, torch.from_numpy(rirs[begin : begin + batch_size]), cpu_threads=threads)
+
+
+_LOCAL: dict = {}
+
+
+def _worker_setup(num_clips: int, seed: int) -> None:
+    """Each process makes its own inputs, as a DataLoader worker reads its own clips and RIRs."""
+    torch.set_num_threads(1)
+    _LOCAL["inputs"] = make_inputs(num_clips, rir_seconds=2.0, seed=seed)
+
+
+def _worker_run(method: str) -> None:
+    sources, rirs = _LOCAL["inputs"]
+    if method == "spatialize":
+        torch_batched(sources, rirs, 16, 1)
+    else:
+        scipy_loop(sources, rirs, np.float32)
 
 
 def torch_fft_path(sources: np.ndarray, rirs: np.ndarray, batch_size: int) -> None:
@@ -89,12 +106,29 @@ def main() -> None:
             short_sources, short_rirs, args.batch_size, 2
         ),
     }
+    import multiprocessing
+
+    half = args.clips // 2
+    contexts = multiprocessing.get_context("spawn")
+    pools = [contexts.Pool(1, _worker_setup, (half, seed)) for seed in (2, 3)]
+
+    def both(method: str) -> None:  # one task in each single-process pool, run concurrently
+        waiting = [pool.apply_async(_worker_run, (method,)) for pool in pools]
+        for result in waiting:
+            result.get()
+
+    both("spatialize")  # start-up and warm-up, not timed
+    methods["2 processes: spatialize batched, 1 thread each"] = lambda: both("spatialize")
+    methods["2 processes: scipy fftconvolve loop, float32"] = lambda: both("scipy")
     best = dict.fromkeys(methods, float("inf"))
     for _ in range(args.rounds):
         for name, run in methods.items():
             start = time.perf_counter()
             run()
             best[name] = min(best[name], time.perf_counter() - start)
+    for pool in pools:
+        pool.close()
+        pool.join()
     rate = {name: args.clips / seconds for name, seconds in best.items()}
     for name in methods:
         print(f"{name:40s} {rate[name]:7.1f} clips/s")
@@ -107,6 +141,10 @@ def main() -> None:
         f"ratio spatialize batched, 2 threads / scipy loop, float64: "
         f"{rate['spatialize batched, 2 threads'] / rate['scipy fftconvolve loop, float64']:.2f}x"
     )
+    two = rate["2 processes: spatialize batched, 1 thread each"]
+    print(f"ratio 2 processes spatialize / scipy fftconvolve loop, float32 (1 process): {two / rate[baseline]:.2f}x")
+    two_baseline = rate["2 processes: scipy fftconvolve loop, float32"]
+    print(f"ratio 2 processes spatialize / 2 processes scipy loop: {two / two_baseline:.2f}x")
     short_ratio = rate["0.6 s RIRs: spatialize batched, 2 threads"] / rate["0.6 s RIRs: scipy loop, float32"]
     print(f"ratio with 0.6 s RIRs: {short_ratio:.2f}x")
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
