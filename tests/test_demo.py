@@ -25,3 +25,37 @@ def test_quick_demo_runs_every_step(tmp_path):
     ]
     assert (out / "directions.png").stat().st_size > 1000
     assert (out / "bat" / "config.json").exists() and (out / "spatial_ast" / "final" / "config.json").exists()
+
+    # evaluate-bat on the demo's artefacts: generate, then re-score the written file to the same report
+    dataset, bank = str(out / "spatial_sound_qa"), str(out / "rir_bank")
+    common = ["evaluate-bat", dataset, "--rir-bank", bank, "--clips-per-class", "2", "--limit", "9"]
+    assert main(common + ["--model", str(out / "bat"), "--output-dir", str(tmp_path / "eval")]) == 0
+    lines = (tmp_path / "eval" / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 9
+    first = json.loads((tmp_path / "eval" / "report.json").read_text())
+    assert (
+        main(
+            common
+            + [
+                "--predictions",
+                str(tmp_path / "eval" / "predictions.jsonl"),
+                "--output-dir",
+                str(tmp_path / "rescored"),
+            ]
+        )
+        == 0
+    )
+    second = json.loads((tmp_path / "rescored" / "report.json").read_text())
+    assert first["model"]["per_type"].keys() == second["model"]["per_type"].keys()
+    for question_type, metrics in second["model"]["per_type"].items():
+        for name, value in metrics.items():
+            if name != "mAP":  # mAP needs the catalogue's class names, which a bare file does not carry
+                assert first["model"]["per_type"][question_type][name] == value
+    corrupt = tmp_path / "corrupt.jsonl"
+    corrupt.write_text(lines[0] + "\n{not json\n")
+    with pytest.raises(ValueError, match="line 2: not valid JSON"):
+        main(common + ["--predictions", str(corrupt), "--output-dir", str(tmp_path / "x")])
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text(lines[0] + "\n")
+    with pytest.raises(ValueError, match="no answer for 8 records"):
+        main(common + ["--predictions", str(partial), "--output-dir", str(tmp_path / "y")])

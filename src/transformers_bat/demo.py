@@ -150,6 +150,7 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
 
     from .data import GenerationRequest, ScenePool, SceneRenderer, parse_per_type, split_scene_pool, write_dataset
     from .evaluation import format_table4, majority_predictions, score_answers
+    from .evaluation.bat_evaluation import answer_records, write_predictions
     from .evaluation.encoder_evaluation import metrics_from_predictions, predict_spatial_ast
     from .evaluation.gcc_phat import gcc_phat_lateral_words
     from .evaluation.plots import plot_directions
@@ -372,7 +373,8 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
 
     # 6. BAT evaluation
     _say(settings, "[6/7] Answering the held-out questions ...")
-    answers = _generate_answers(bat, processor, renderer, test_records, batch_size=32)
+    answers = answer_records(bat, processor, renderer, test_records, batch_size=32, do_sample=False, num_beams=1)
+    write_predictions(out / "bat_predictions.jsonl", test_records, answers)
     bat_scores = score_answers(test_records, answers, class_names=class_names)
     majority_scores = score_answers(test_records, majority_predictions(test_records), class_names=class_names)
     _say(settings, format_table4({"BAT (demo)": bat_scores["table4"], "majority": majority_scores["table4"]}))
@@ -412,23 +414,3 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
     (out / "report.txt").write_text("\n".join(settings.log) + "\n")
     _say(settings, f"Done in {timings['total_s']:.0f} s. Report: {out / 'report.txt'}, plot: {out / 'directions.png'}")
     return report
-
-
-@torch.no_grad()
-def _generate_answers(model, processor, renderer, records, batch_size: int = 32) -> list[str]:
-    """Greedy answers to records, batched (left padding keeps them equal to one-by-one answers)."""
-    from tqdm.auto import tqdm
-
-    model.eval()
-    answers = []
-    for start in tqdm(range(0, len(records), batch_size), desc="answering"):
-        chunk = records[start : start + batch_size]
-        inputs = processor(
-            audio=[renderer.render(r) for r in chunk],
-            text=[r["question"] for r in chunk],
-            sampling_rate=32000,
-            truncation=True,
-        )
-        output = model.generate(**inputs, do_sample=False, num_beams=1)
-        answers.extend(processor.decode_answers(output, inputs["input_ids"].shape[1]))
-    return answers

@@ -16,6 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .common import open_catalogue
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output_dir", type=Path, help="dataset folder to write (or resume)")
@@ -56,24 +58,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def _catalogue(spec: str, clips_per_class: int, seed: int, audioset_metadata: str = "balanced,eval"):
-    from ..data.combined_catalogue import CombinedCatalogue
-    from ..simulation import AudioSetCatalogue, FolderCatalogue, ProceduralCatalogue
-
-    if spec == "procedural":
-        return ProceduralCatalogue(clips_per_class=clips_per_class, seed=seed)
-    kind, _, path = spec.partition(":")
-    if kind == "folder" and path:
-        return FolderCatalogue(path)
-    if kind == "audioset" and path:
-        names = [name.strip() for name in audioset_metadata.split(",") if name.strip()]
-        found = [name for name in names if (Path(path) / "metadata" / f"{name}.json").is_file()]
-        if not found:
-            raise FileNotFoundError(f"no AudioSet metadata {names} under {Path(path) / 'metadata'}")
-        return CombinedCatalogue([AudioSetCatalogue(path, metadata=name) for name in found])
-    raise SystemExit(f"--sources: expected 'procedural', 'folder:PATH' or 'audioset:ROOT', got {spec!r}")
-
-
 def _bank(path: Path, num_rirs: int | None, seed: int, num_proc: int, progress: bool):
     from ..simulation.rir_bank import RIRBank
 
@@ -107,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.num_rirs is not None and args.num_rirs > len(bank):
         raise ValueError(f"--num-rirs {args.num_rirs}: the bank at {args.rir_bank} holds only {len(bank)} RIRs")
     reverb_ids = bank.ids if args.num_rirs is None else bank.ids[: args.num_rirs]
-    catalogue = _catalogue(args.sources, args.clips_per_class, args.seed, args.audioset_metadata)
+    catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed, args.audioset_metadata)
     pool = ScenePool.from_sources(bank, catalogue, reverb_ids=reverb_ids)
     pools = split_scene_pool(pool, test_fraction=args.test_fraction, seed=args.seed)
     request = GenerationRequest(

@@ -15,6 +15,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert-spatial-ast": ("convert_spatial_ast", "Convert the authors' Spatial-AST finetuned.pth to safetensors."),
     "render-rirs": ("render_rirs", "Render a bank of binaural room impulse responses (resumable)."),
     "convert-bat": ("convert_bat", "Convert the authors' BAT/model.pt into a BAT checkpoint + LoRA adapter."),
+    "evaluate-bat": (
+        "evaluate_bat",
+        "Answer a SpatialSoundQA split with a BAT; write predictions and a Table-4 report.",
+    ),
     "demo": ("demo", "The end-to-end demo: simulate data, train small Spatial-AST and BAT on CPU, evaluate, ask."),
     "generate-qa": ("generate_qa", "Generate a balanced SpatialSoundQA dataset (parquet + card) from RIRs and clips."),
 }
