@@ -171,6 +171,7 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
         stage_records,
         train_curriculum,
     )
+    from .training.bat_curriculum import loudest_crop
     from .training.qa_tokenizer import train_qa_tokenizer
 
     settings = settings or DemoSettings()
@@ -392,9 +393,8 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
     examples.append((examples[0][0], "Where is the sound coming from?", test_records[single[0]]["answer"]))
     pipeline_answers = []
     for waveform, question, truth in examples:
-        result = qa(
-            {"array": waveform[:, : int(settings.window_s * 32000)], "sampling_rate": 32000}, question=question
-        )
+        window = loudest_crop(waveform, int(settings.window_s * 32000))
+        result = qa({"array": window, "sampling_rate": 32000}, question=question)
         result = result[0] if isinstance(result, list) else result
         pipeline_answers.append({"question": question, "answer": result["answer"], "truth": truth})
         _say(settings, f"  Q: {question}\n  A: {result['answer']}   (truth: {truth})")

@@ -180,3 +180,15 @@ def test_trainer_run_saves_reloads_and_reproduces_its_metrics(toy_bank, toy_cata
         )
     with pytest.raises(ValueError, match="empty"):
         predict_spatial_ast(reloaded, [], eval_collator, progress=False)
+
+
+def test_loudest_window_skips_silence():
+    from transformers_bat.training.bat_curriculum import loudest_crop
+    from transformers_bat.training.encoder_data import loudest_window
+
+    waveform = torch.zeros(2, 1000)
+    waveform[:, 600:700] = 1.0
+    assert loudest_window(waveform, [0, 300, 550, 900], 200) == 550
+    crop = loudest_crop(waveform.numpy(), 200)
+    assert crop.shape == (2, 200) and crop.sum() == 200.0  # the whole burst is inside the chosen window
+    assert loudest_crop(waveform.numpy(), 2000).shape == (2, 1000)

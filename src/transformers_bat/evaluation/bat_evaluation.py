@@ -21,15 +21,21 @@ PREDICTION_FIELDS = ("question_id", "question_type", "question", "answer", "pred
 def answer_records(
     model, processor, renderer, records: Sequence[Mapping], batch_size: int = 16, progress: bool = True, **generate
 ) -> list[str]:
-    """Generated answers, one per record, in order (batched; left padding keeps them equal to one-by-one)."""
+    """Generated answers, one per record, in order (batched; left padding keeps them equal to one-by-one).
+
+    Scenes longer than the model's feature window are read through their loudest window, as in training.
+    """
     if not records:
         raise ValueError("Nothing to answer: the split is empty.")
+    from ..training.bat_curriculum import loudest_crop
+
     model.eval()
+    length = processor.feature_extractor.num_samples
     answers = []
     for start in tqdm(range(0, len(records), batch_size), desc="answering", disable=not progress):
         chunk = records[start : start + batch_size]
         inputs = processor(
-            audio=[renderer.render(record) for record in chunk],
+            audio=[loudest_crop(renderer.render(record), length) for record in chunk],
             text=[record["question"] for record in chunk],
             sampling_rate=32000,
             truncation=True,

@@ -23,6 +23,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..data import question_types as qt
+from .encoder_data import loudest_window
 
 STATE_FILE = "curriculum.json"
 TRAINABLE_FILE = "trainable.safetensors"
@@ -41,18 +42,29 @@ class RecordList(Dataset):
         return self.records[index]
 
 
+def loudest_crop(waveform, length: int):
+    """The loudest `length`-sample window of a (2, T) waveform on a quarter-window grid (deterministic)."""
+    if waveform.shape[-1] <= length:
+        return waveform
+    start = loudest_window(
+        torch.as_tensor(waveform), range(0, waveform.shape[-1] - length + 1, max(1, length // 4)), length
+    )
+    return waveform[:, start : start + length]
+
+
 class BatQACollator:
     """Records -> binaural waveforms (rendered on read) -> `BatProcessor` inputs with answer-only labels.
 
-    Clips longer than the processor's feature window are cropped from the start (`truncation=True`), which lets
-    small demo models read 1-2 s windows of the 10 s scenes.
+    When the processor's feature window is shorter than the rendered scene (small demo models read 1-2 s of the
+    10 s scenes), the loudest window is used, the same one every time.
     """
 
     def __init__(self, processor, renderer, with_answers: bool = True):
         self.processor, self.renderer, self.with_answers = processor, renderer, with_answers
 
     def __call__(self, records: Sequence[Mapping]):
-        waveforms = [self.renderer.render(record) for record in records]
+        length = self.processor.feature_extractor.num_samples
+        waveforms = [loudest_crop(self.renderer.render(record), length) for record in records]
         return self.processor(
             audio=waveforms,
             text=[record["question"] for record in records],

@@ -92,6 +92,17 @@ def soft_class_targets(centres_deg: torch.Tensor, num_bins: int, sigma_deg: floa
     return weights / weights.sum(dim=1, keepdim=True)
 
 
+def loudest_window(waveform: torch.Tensor, starts, length: int) -> int:
+    """The start (among `starts`) of the `length`-sample window of (2, T) `waveform` with the most energy.
+
+    Short windows of intermittent sounds (knocks, barks, footsteps) are often silent; a silent window teaches
+    nothing and its label is noise.
+    """
+    energy = torch.cumsum(torch.nn.functional.pad(waveform.double().pow(2).sum(0), (1, 0)), 0)
+    starts = torch.as_tensor(np.asarray(starts), dtype=torch.long)
+    return int(starts[torch.argmax(energy[starts + length] - energy[starts])])
+
+
 class SpatialAudioCollator:
     """Renders a list of :class:`EncoderExample` into a training batch for Spatial-AST.
 
@@ -106,6 +117,8 @@ class SpatialAudioCollator:
             None gives the release's hard class indices.
         seed: seed of the collator's random stream.
         cache_size: prepared 10 s sources kept in memory (synthesis and resampling are the slow part).
+        window_candidates: when the feature window is shorter than the clip, training takes the loudest of this
+            many random windows (1 = a plain random crop); evaluation takes the loudest window on a fixed grid.
     """
 
     def __init__(
@@ -121,12 +134,13 @@ class SpatialAudioCollator:
         direction_sigma_deg: float | None = None,
         seed: int = 0,
         cache_size: int = 512,
+        window_candidates: int = 4,
     ):
         self.catalogue, self.rir_bank, self.feature_extractor = catalogue, rir_bank, feature_extractor
         self.label2id = dict(label2id)
         self.train, self.mixup_probability, self.mixup_alpha = train, mixup_probability, mixup_alpha
         self.with_spatial_labels, self.direction_sigma_deg = with_spatial_labels, direction_sigma_deg
-        self.seed, self.cache_size = seed, cache_size
+        self.seed, self.cache_size, self.window_candidates = seed, cache_size, window_candidates
         self._calls = 0
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
@@ -172,10 +186,12 @@ class SpatialAudioCollator:
         waveforms = spatialize(sources, rirs)
         crop = self.feature_extractor.num_samples
         if crop < waveforms.shape[-1]:
-            if self.train:
-                starts = rng.integers(0, waveforms.shape[-1] - crop + 1, len(examples))
-            else:  # evaluation: the same window every time
-                starts = np.zeros(len(examples), dtype=np.int64)
+            if self.train:  # the loudest of `window_candidates` random windows
+                candidates = rng.integers(0, waveforms.shape[-1] - crop + 1, (len(examples), self.window_candidates))
+            else:  # evaluation: the loudest window on a fixed grid, the same every time
+                grid = np.arange(0, waveforms.shape[-1] - crop + 1, max(1, crop // 4))
+                candidates = np.broadcast_to(grid, (len(examples), len(grid)))
+            starts = [loudest_window(w, row, crop) for w, row in zip(waveforms, candidates)]
             waveforms = torch.stack([w[:, s : s + crop] for w, s in zip(waveforms, starts)])
         return waveforms, events
 

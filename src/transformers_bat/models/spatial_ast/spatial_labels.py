@@ -78,19 +78,19 @@ def index_to_distance(index) -> np.ndarray:
 
 
 def lateral_word(azimuth_deg: float) -> str:
-    """"left" for azimuth strictly between 90 and 270 degrees, else "right"."""
+    """The lateral word: "left" for azimuth strictly between 90 and 270 degrees, else "right"."""
     azimuth_deg = float(azimuth_deg) % 360.0
     return "left" if 90.0 < azimuth_deg < 270.0 else "right"
 
 
 def frontal_word(azimuth_deg: float) -> str:
-    """"front" for azimuth strictly between 0 and 180 degrees, else "behind"."""
+    """The frontal word: "front" for azimuth strictly between 0 and 180 degrees, else "behind"."""
     azimuth_deg = float(azimuth_deg) % 360.0
     return "front" if 0.0 < azimuth_deg < 180.0 else "behind"
 
 
 def vertical_word(elevation_deg: float) -> str:
-    """"above" for positive elevation, else "below"."""
+    """The vertical word: "above" for positive elevation, else "below"."""
     return "above" if float(elevation_deg) > 0.0 else "below"
 
 
