@@ -85,33 +85,23 @@ class SceneRenderer:
         return state
 
     # ------------------------------------------------------------------ one record
-    def _load_clip(self, record: Mapping, key: str):
-        clip_id = record[key]
+    def _load(self, record: Mapping, key: str, source):
+        """`source.load(record[key])` (a catalogue clip or an RIR), with an error that names the record."""
+        asset_id = record[key]
         try:
-            return self.catalogue.load(clip_id)
+            return source.load(asset_id)
         except Exception as error:  # missing id, missing file, unreadable file: all name the record
             raise MissingAssetError(
-                f"record {record.get('question_id')}: {key}={clip_id!r} cannot be loaded from {self.catalogue!r}: "
-                f"{error}"
-            ) from error
-
-    def _load_rir(self, record: Mapping, key: str) -> np.ndarray:
-        reverb_id = record[key]
-        try:
-            return self.rir_bank.load(reverb_id)
-        except Exception as error:  # missing id, missing file, unreadable file: all name the record
-            raise MissingAssetError(
-                f"record {record.get('question_id')}: {key}={reverb_id!r} cannot be loaded from {self.rir_bank!r}: "
-                f"{error}"
+                f"record {record.get('question_id')}: {key}={asset_id!r} cannot be loaded from {source!r}: {error}"
             ) from error
 
     def render(self, record: Mapping) -> np.ndarray:
         """(2, num_samples) float32 binaural waveform of one record (one or two sources)."""
-        clips = [self._load_clip(record, "audio_id")]
-        rirs = [self._load_rir(record, "reverb_id")]
+        clips = [self._load(record, "audio_id", self.catalogue)]
+        rirs = [self._load(record, "reverb_id", self.rir_bank)]
         if record.get("audio_id2") is not None:
-            clips.append(self._load_clip(record, "audio_id2"))
-            rirs.append(self._load_rir(record, "reverb_id2"))
+            clips.append(self._load(record, "audio_id2", self.catalogue))
+            rirs.append(self._load(record, "reverb_id2", self.rir_bank))
         waveform = np.asarray(self.render_fn(clips, rirs, self.num_samples), dtype=np.float32)
         if waveform.shape != (2, self.num_samples):
             raise ValueError(f"render_fn returned shape {waveform.shape}, expected (2, {self.num_samples})")

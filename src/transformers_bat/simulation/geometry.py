@@ -75,16 +75,11 @@ def world_position(
     )
 
 
-@dataclass(frozen=True)
-class SpatialLabel:
-    """Where a source is relative to the listener, continuous and as the release's class indices."""
+class OctantWords:
+    """Octant words and number of anything with `azimuth_deg` and `elevation_deg` (labels, RIR metadata)."""
 
     azimuth_deg: float
     elevation_deg: float
-    distance_m: float
-    azimuth_index: int
-    elevation_index: int
-    distance_index: int
 
     @property
     def direction_words(self) -> tuple[str, str, str]:
@@ -94,6 +89,18 @@ class SpatialLabel:
     @property
     def octant_index(self) -> int:
         return labels.octant_index(self.azimuth_deg, self.elevation_deg)
+
+
+@dataclass(frozen=True)
+class SpatialLabel(OctantWords):
+    """Where a source is relative to the listener, continuous and as the release's class indices."""
+
+    azimuth_deg: float
+    elevation_deg: float
+    distance_m: float
+    azimuth_index: int
+    elevation_index: int
+    distance_index: int
 
 
 def label_from_offset(offset) -> SpatialLabel:

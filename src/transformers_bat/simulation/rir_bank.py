@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import labels
-from .geometry import AUTHORS_FRAME, label_from_offset, listener_offset
+from .geometry import AUTHORS_FRAME, OctantWords, label_from_offset, listener_offset
 from .rir_rendering import BinauralRenderer, PlacementConfig, Scene, place_source, target_for_index
 from .rooms import sample_room
 
@@ -47,7 +47,7 @@ class RIRFileError(OSError):
 
 
 @dataclass(frozen=True)
-class RIRInfo:
+class RIRInfo(OctantWords):
     """What is known about one RIR of a bank.
 
     Positions are in the bank's own world frame: the authors' (+x right, +y up, -z front) for their release, our
@@ -68,15 +68,6 @@ class RIRInfo:
     listener_position: tuple[float, float, float]
     heading_deg: float | None = None
     rt60_s: float | None = None
-
-    @property
-    def direction_words(self) -> tuple[str, str, str]:
-        """(lateral, frontal, vertical) SpatialSoundQA words, e.g. ("left", "front", "below")."""
-        return labels.direction_words(self.azimuth_deg, self.elevation_deg)
-
-    @property
-    def octant_index(self) -> int:
-        return labels.octant_index(self.azimuth_deg, self.elevation_deg)
 
     @property
     def distance_bin_m(self) -> float:
