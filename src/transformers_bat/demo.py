@@ -345,7 +345,7 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
         "num_hidden_layers": 2,
     }
     bat, tokenizer = BatForConditionalGeneration.from_parts(
-        encoder_dir, lm, tokenizer, projector_config=projector, num_query_tokens=settings.num_query_tokens
+        encoder.spatial_ast, lm, tokenizer, projector_config=projector, num_query_tokens=settings.num_query_tokens
     )
     bat.generation_config.num_beams = 1
     bat.generation_config.max_new_tokens = settings.max_new_tokens

@@ -99,7 +99,7 @@ def loudest_window(waveform: torch.Tensor, starts, length: int) -> int:
     nothing and its label is noise.
     """
     energy = torch.cumsum(torch.nn.functional.pad(waveform.double().pow(2).sum(0), (1, 0)), 0)
-    starts = torch.as_tensor(np.asarray(starts), dtype=torch.long)
+    starts = torch.as_tensor(np.array(starts), dtype=torch.long)  # a copy: broadcast views are read-only
     return int(starts[torch.argmax(energy[starts + length] - energy[starts])])
 
 
