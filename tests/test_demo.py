@@ -61,6 +61,27 @@ def test_quick_demo_runs_every_step(tmp_path):
     with pytest.raises(ValueError, match="no answer for 8 records"):
         main(common + ["--predictions", str(partial), "--output-dir", str(tmp_path / "y")])
 
+    # evaluate-spatial-ast on the demo's encoder and test split
+    assert (
+        main(
+            [
+                "evaluate-spatial-ast",
+                dataset,
+                "--model",
+                str(out / "spatial_ast" / "final"),
+                "--rir-bank",
+                bank,
+                "--clips-per-class",
+                "2",
+                "--output-dir",
+                str(tmp_path / "encoder-eval"),
+            ]
+        )
+        == 0
+    )
+    encoder_report = json.loads((tmp_path / "encoder-eval" / "report.json").read_text())
+    assert encoder_report["clips"] > 0 and {"mAP", "DER", "ER20", "MAE_deg"} <= set(encoder_report)
+
     # examples/train_bat.py (the paper-scale script) at toy size on the demo's data: LoRA, two stages, CPU
     import importlib.util
 

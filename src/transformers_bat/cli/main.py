@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert-spatial-ast": ("convert_spatial_ast", "Convert the authors' Spatial-AST finetuned.pth to safetensors."),
     "render-rirs": ("render_rirs", "Render a bank of binaural room impulse responses (resumable)."),
     "convert-bat": ("convert_bat", "Convert the authors' BAT/model.pt into a BAT checkpoint + LoRA adapter."),
+    "evaluate-spatial-ast": ("evaluate_spatial_ast", "Spatial-AST metrics (mAP, DER, ER20, MAE) on a split's clips."),
     "evaluate-bat": (
         "evaluate_bat",
         "Answer a SpatialSoundQA split with a BAT; write predictions and a Table-4 report.",
