@@ -118,7 +118,7 @@ def _records(dataset_dir: Path, split: str) -> list[dict]:
     return [dict(row) for row in datasets.load_dataset(str(dataset_dir), "stage3", split=split)]
 
 
-def _encoder_baselines(train_examples, test_examples, predictions) -> dict[str, float]:
+def _encoder_baselines(train_examples, predictions) -> dict[str, float]:
     """Majority / chance figures computed on the same held-out clips with the same metric code."""
     from .evaluation import mean_average_precision
 
@@ -299,7 +299,7 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
     gcc_words = gcc_phat_lateral_words(waveforms.numpy())
     true_lateral = [lb.lateral_word(a) for a in predictions["true_azimuth_deg"]]
     encoder_metrics["gcc_phat_left_right"] = float(np.mean([g == t for g, t in zip(gcc_words, true_lateral)]))
-    baselines = _encoder_baselines(train_examples, test_examples, predictions)
+    baselines = _encoder_baselines(train_examples, predictions)
     rows = ["mAP", "left_right", "front_behind", "above_below", "octant", "distance_accuracy"]
     table = ["metric                 Spatial-AST   majority/chance", "-" * 50]
     table += [f"{name:22s} {encoder_metrics[name]:10.3f}   {baselines[name]:10.3f}" for name in rows]

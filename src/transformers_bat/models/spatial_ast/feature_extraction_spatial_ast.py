@@ -77,6 +77,12 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
             norm="slaney",
             mel_scale="slaney",
         ).astype(np.float32)
+        # Derived once, used for every clip: the STFT bins some mel filter uses, the window, the time resizing.
+        used = np.nonzero(self.mel_filters.any(axis=1))[0]
+        self._active_bins = (int(used[0]), int(used[-1]) + 1)
+        self._window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)  # periodic Hann, float64
+        self._stft_frames = 1 + self.num_samples // hop_length
+        self._interpolation = self._time_interpolation(self._stft_frames)
 
     @property
     def num_samples(self) -> int:
@@ -84,7 +90,8 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
 
     def to_dict(self) -> dict:
         output = super().to_dict()
-        output.pop("mel_filters", None)
+        for derived in ("mel_filters", "_active_bins", "_window", "_stft_frames", "_interpolation"):
+            output.pop(derived, None)
         return output
 
     # ------------------------------------------------------------------ input checking
@@ -184,12 +191,6 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         return padded
 
     # ------------------------------------------------------------------ features
-    @property
-    def _active_bins(self) -> tuple[int, int]:
-        """First and one-past-last STFT bin that any mel filter uses (50 Hz-14 kHz: bins 2-447 by default)."""
-        used = np.nonzero(self.mel_filters.any(axis=1))[0]
-        return int(used[0]), int(used[-1]) + 1
-
     def _time_interpolation(self, num_input_frames: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Taps (num_frames, 4) and weights (num_frames, 4) of bicubic resizing along time, align_corners=True.
 
@@ -222,7 +223,7 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         batch_size = waveforms.shape[0]
         half = self.n_fft // 2
         first, last = self._active_bins
-        window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.n_fft) / self.n_fft)
+        window = self._window
         if waveforms.device.type == "cpu":
             import scipy.fft
 
@@ -283,7 +284,8 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         first, last = self._active_bins
         features = linear @ torch.from_numpy(self.mel_filters[first:last]).to(device)
         features[:, :2] = 10.0 * torch.log10(torch.clamp(features[:, :2], min=1e-10))
-        taps, weights = self._time_interpolation(features.shape[2])
+        frames = features.shape[2]
+        taps, weights = self._interpolation if frames == self._stft_frames else self._time_interpolation(frames)
         taps, weights = taps.to(device), weights.to(device)
         resized = features.index_select(2, taps[:, 0]) * weights[:, 0, None]
         for k in range(1, 4):
