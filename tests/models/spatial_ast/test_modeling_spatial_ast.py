@@ -67,6 +67,24 @@ def test_invalid_configs_are_refused():
         SpatialASTConfig(num_frames=1000)
     with pytest.raises(ValueError, match="exactly 3 CLS tokens"):
         SpatialASTConfig(num_cls_tokens=2)
+    with pytest.raises(ValueError, match="fusion_channels must be at least 1"):
+        SpatialASTConfig(fusion_channels=0)
+
+
+def test_wider_fusion_keeps_each_fused_channel_in_the_patches():
+    """fusion_channels > 1 (small-model option): C fused maps, each feeding the patch projection."""
+    model = SpatialASTModel(tiny_config(fusion_channels=4)).eval()
+    embeddings = model.embeddings
+    assert embeddings.fusion_conv.weight.shape == (4, 4, 3, 3)
+    assert embeddings.patch_embeddings.weight.shape == (32, 4, 16, 16)
+    assert model(tiny_inputs()).last_hidden_state.shape == (3, 3 + 8, 32)
+    # changing only the second fused map's filter changes the output: it is not dropped or averaged away
+    before = model(tiny_inputs()).last_hidden_state
+    with torch.no_grad():
+        embeddings.fusion_conv.weight[1] += 0.5
+    assert not torch.allclose(model(tiny_inputs()).last_hidden_state, before)
+    # the faithful default stays a single fused channel (the release's checkpoint layout)
+    assert SpatialASTModel(tiny_config()).embeddings.fusion_conv.weight.shape == (1, 4, 3, 3)
 
 
 def test_encoder_returns_all_tokens_without_final_norm():

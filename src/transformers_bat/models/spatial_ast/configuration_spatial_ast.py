@@ -45,6 +45,11 @@ class SpatialASTConfig(PreTrainedConfig):
         normalize_ipd_channels (`bool`, *optional*, defaults to `False`): deviation for small models. The
             faithful model batch-normalises only the two log-mel channels, leaving the IPD channels ~50x smaller;
             `True` normalises all four (not compatible with the authors' checkpoint).
+        fusion_channels (`int`, *optional*, defaults to 1): output channels of the 3x3 fusion conv that mixes the
+            four feature channels before patching. The release fuses to ONE channel; at small width that
+            bottleneck makes interaural differences hard to keep next to the spectra (a 4-layer, 128-wide model
+            learns almost no direction with 1, and left/right ~97% with 16). Values other than 1 are a
+            small-model deviation, not compatible with the authors' checkpoint.
         id2label (`dict[int, str]`, *optional*): event class names; 355 generic names by default.
     """
 
@@ -78,6 +83,7 @@ class SpatialASTConfig(PreTrainedConfig):
     distance_loss_weight: float = 1.0
     direction_loss_weight: float = 2.0
     normalize_ipd_channels: bool = False
+    fusion_channels: int = 1
 
     def __post_init__(self, **kwargs):
         if self.id2label is None:
@@ -95,6 +101,8 @@ class SpatialASTConfig(PreTrainedConfig):
                 f"num_frames ({self.num_frames}) and num_mel_bins ({self.num_mel_bins}) must be multiples of "
                 f"patch_size ({self.patch_size})."
             )
+        if self.fusion_channels < 1:
+            raise ValueError(f"fusion_channels must be at least 1, got {self.fusion_channels}.")
         if self.num_cls_tokens != 3:
             raise ValueError("Spatial-AST has exactly 3 CLS tokens: [distance, direction, event].")
 

@@ -69,17 +69,18 @@ class SpatialASTEmbeddings(nn.Module):
         self.config = config
         norm_channels = config.num_input_channels if config.normalize_ipd_channels else 2
         self.feature_norm = nn.BatchNorm2d(norm_channels, affine=False)
-        self.fusion_conv = nn.Conv2d(config.num_input_channels, 1, kernel_size=3, stride=1, padding=1, bias=False)
-        self.fusion_norm = nn.BatchNorm2d(1)
+        fused = config.fusion_channels
+        self.fusion_conv = nn.Conv2d(config.num_input_channels, fused, kernel_size=3, stride=1, padding=1, bias=False)
+        self.fusion_norm = nn.BatchNorm2d(fused)
         self.fusion_act = nn.GELU()
-        self.patch_embeddings = nn.Conv2d(1, config.hidden_size, config.patch_size, stride=config.patch_size)
+        self.patch_embeddings = nn.Conv2d(fused, config.hidden_size, config.patch_size, stride=config.patch_size)
         self.register_buffer(
             "position_embeddings", torch.zeros(1, config.num_patches + 1, config.hidden_size), persistent=True
         )
         self.cls_tokens = nn.Parameter(torch.zeros(1, config.num_cls_tokens, config.hidden_size))
 
     def normalize_and_fuse(self, input_features: torch.Tensor) -> torch.Tensor:
-        """(B, 4, T, F) -> (B, 1, T, F): BatchNorm (log-mel channels only, unless configured) then fusion conv."""
+        """(B, 4, T, F) -> (B, fusion_channels, T, F): BatchNorm (log-mel channels, or all four), then fusion."""
         num_norm = self.feature_norm.num_features
         normalized = self.feature_norm(input_features[:, :num_norm])
         fused_input = torch.cat([normalized, input_features[:, num_norm:]], dim=1)
