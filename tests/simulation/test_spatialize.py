@@ -109,3 +109,46 @@ def test_cpu_and_torch_fft_paths_agree():
         torch.testing.assert_close(
             _convolve_pocketfft(sources, shared, 3400, 2), _convolve_torch(sources, shared, 3400, 2), atol=1e-4, rtol=0
         )
+
+
+def test_window_equals_the_slice_of_the_full_rendering():
+    """spatialize_window renders only the asked samples; they equal the full rendering's (both FFT paths)."""
+    from transformers_bat.simulation.spatialize import spatialize_window
+
+    rng = np.random.default_rng(5)
+    sources = torch.from_numpy(rng.standard_normal((4, 12000)).astype(np.float32))
+    rirs = torch.from_numpy(np.stack([_rir(rng, 3000) for _ in range(4)]))
+    full = spatialize(sources, rirs, rir_length=3000)
+    starts = [0, 500, 4321, 12000 - 2000]  # at the clip start (no history), inside, and flush with the end
+    window = spatialize_window(sources, rirs, starts, 2000, rir_length=3000)
+    assert window.shape == (4, 2, 2000)
+    for b, start in enumerate(starts):
+        torch.testing.assert_close(window[b], full[b, :, start : start + 2000], atol=2e-4, rtol=0)
+    shared = spatialize_window(sources, rirs[0], starts, 2000, rir_length=3000)
+    torch.testing.assert_close(
+        shared[1], spatialize(sources, rirs[0], rir_length=3000)[1, :, 500:2500], atol=2e-4, rtol=0
+    )
+    original = spatialize_module._scipy_fft
+    spatialize_module._scipy_fft = lambda: None  # the torch path (any device)
+    try:
+        torch.testing.assert_close(
+            spatialize_window(sources, rirs, starts, 2000, rir_length=3000), window, atol=2e-4, rtol=0
+        )
+    finally:
+        spatialize_module._scipy_fft = original
+
+
+@pytest.mark.parametrize(
+    "starts, length, message",
+    [
+        ([0, 0], 2000, "one start per source"),
+        ([0, 0, 0], 0, "do not fit"),
+        ([0, -1, 0], 100, "do not fit"),
+        ([0, 0, 11000], 2000, "do not fit"),
+    ],
+)
+def test_window_errors(starts, length, message):
+    from transformers_bat.simulation.spatialize import spatialize_window
+
+    with pytest.raises(ValueError, match=message):
+        spatialize_window(torch.zeros(3, 12000), torch.zeros(2, 10), starts, length)

@@ -71,6 +71,24 @@ def test_collator_renders_deterministic_batches(toy_bank, toy_catalogue):
         SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), {"Dog": 0}, train=False)(examples)
 
 
+def test_collator_windows_are_the_loudest_slices_of_the_full_rendering(toy_bank, toy_catalogue):
+    """Evaluation crops the loudest grid window of the dry source and renders only it: equal to the full scene."""
+    from transformers_bat.simulation.spatialize import prepare_source, spatialize
+    from transformers_bat.training.encoder_data import loudest_window
+
+    examples = examples_from_bank(toy_catalogue, toy_bank, 4, seed=2)
+    label2id = {name: i for i, name in enumerate(CLASSES)}
+    collator = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, train=False)
+    waveforms, _ = collator.render(examples)
+    crop = collator.feature_extractor.num_samples
+    assert waveforms.shape == (4, 2, crop)
+    for example, waveform in zip(examples, waveforms):
+        source = prepare_source(*toy_catalogue.load(example.audio_id))
+        full = spatialize(source[None], torch.from_numpy(toy_bank.load(example.reverb_id)))[0]
+        start = loudest_window(source[None], np.arange(0, len(source) - crop + 1, crop // 4), crop)
+        torch.testing.assert_close(waveform, full[:, start : start + crop], atol=1e-4, rtol=0)
+
+
 def test_soft_direction_targets_wrap_around():
     targets = soft_class_targets(torch.tensor([359.0, 10.0]), 360, sigma_deg=5.0, circular=True)
     assert torch.allclose(targets.sum(1), torch.ones(2))

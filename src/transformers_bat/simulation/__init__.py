@@ -16,7 +16,7 @@ from .rir_bank import (
     render_bank,
 )
 from .sources import AudioSetCatalogue, FolderCatalogue, ProceduralCatalogue, SoundCatalogue
-from .spatialize import mix_sources, prepare_source, render_scene
+from .spatialize import mix_sources, prepare_source, render_scene, spatialize_window
 
 __all__ = [
     "AudioSetCatalogue",
@@ -37,5 +37,6 @@ __all__ = [
     "render_scene",
     "spatial_label",
     "spatialize",
+    "spatialize_window",
     "world_position",
 ]

@@ -101,14 +101,64 @@ def spatialize(
         raise ValueError(
             f"rirs must be (B, 2, L) or (2, L) for sources {tuple(sources.shape)}, got {tuple(rirs.shape)}"
         )
+    rirs = _trimmed_rirs(rirs, sources, rir_length)
+    fft_length = _fast_fft_length(sources.shape[-1] + rirs.shape[-1] - 1)
+    return _convolve(sources, rirs, fft_length, chunk_size, cpu_threads)
+
+
+def spatialize_window(
+    sources: torch.Tensor,
+    rirs: torch.Tensor,
+    starts,
+    length: int,
+    rir_length: int | None = RIR_LENGTH,
+    chunk_size: int = 8,
+    cpu_threads: int = 1,
+) -> torch.Tensor:
+    """``spatialize(sources, rirs)[b, :, starts[b] : starts[b] + length]`` without rendering the whole clip.
+
+    A window of the convolution only needs the ``length + L - 1`` source samples that end where it ends, so each
+    example convolves that segment (zero history before the clip start) with an FFT of about ``length + L``
+    points instead of ``T + L``: for a 1 s window of a 10 s clip and 2 s RIRs, 96,000 instead of 384,000.
+    Training on short crops renders this way; the samples equal those of the full rendering (float round-off).
+    """
+    if sources.ndim != 2:
+        raise ValueError(f"sources must be (B, T), got shape {tuple(sources.shape)}")
+    starts = torch.as_tensor(np.asarray(starts), dtype=torch.long).reshape(-1)
+    num_samples, length = sources.shape[-1], int(length)
+    if len(starts) != sources.shape[0]:
+        raise ValueError(f"need one start per source ({sources.shape[0]}), got {len(starts)}")
+    if not 0 < length <= num_samples or bool((starts < 0).any()) or bool((starts + length > num_samples).any()):
+        raise ValueError(f"windows of {length} samples at {starts.tolist()} do not fit in {num_samples} samples")
+    if rirs.ndim == 2:
+        rirs = rirs.unsqueeze(0)
+    if rirs.ndim != 3 or rirs.shape[1] != 2 or rirs.shape[0] not in (1, sources.shape[0]):
+        raise ValueError(
+            f"rirs must be (B, 2, L) or (2, L) for sources {tuple(sources.shape)}, got {tuple(rirs.shape)}"
+        )
+    rirs = _trimmed_rirs(rirs, sources, rir_length)
+    history = rirs.shape[-1] - 1
+    padded = torch.nn.functional.pad(sources, (history, 0))  # padded[i + history] = sources[i]; zeros before
+    positions = starts[:, None] + torch.arange(length + history, device=sources.device)[None, :]
+    segments = padded.gather(1, positions.to(sources.device))
+    fft_length = _fast_fft_length(length + history)  # aliasing only reaches the discarded first `history` samples
+    return _convolve(segments, rirs, fft_length, chunk_size, cpu_threads)[..., history:]
+
+
+def _trimmed_rirs(rirs: torch.Tensor, sources: torch.Tensor, rir_length: int | None) -> torch.Tensor:
+    """RIRs on the sources' device and dtype, padded/cropped to ``rir_length``, trailing zeros removed."""
     rirs = rirs.to(device=sources.device, dtype=sources.dtype)
     if rir_length is not None:
         rirs = fit_rir(rirs, int(rir_length))
     # trailing zeros (padding) change nothing in the result: size the FFT by the last non-zero RIR sample
     nonzero = torch.nonzero(rirs.abs().amax(dim=(0, 1)))
-    rirs = rirs[..., : int(nonzero[-1]) + 1 if len(nonzero) else 1]
-    num_samples = sources.shape[-1]
-    fft_length = _fast_fft_length(num_samples + rirs.shape[-1] - 1)
+    return rirs[..., : int(nonzero[-1]) + 1 if len(nonzero) else 1]
+
+
+def _convolve(
+    sources: torch.Tensor, rirs: torch.Tensor, fft_length: int, chunk_size: int, cpu_threads: int
+) -> torch.Tensor:
+    """The first T samples of each source (B, T) convolved with its RIR, through an FFT of ``fft_length``."""
     chunk_size = max(1, int(chunk_size))
     if sources.device.type == "cpu" and _scipy_fft() is not None:
         return _convolve_pocketfft(sources, rirs, fft_length, chunk_size, cpu_threads)

@@ -3,8 +3,9 @@
 An example names a clip of a sound catalogue and an RIR of a bank, with the ground-truth labels; the collator
 renders it the way the release trains (mono -> 32 kHz, -14 dBFS, optional mixup of two clips BEFORE
 spatialisation with lambda ~ Beta(10, 10) and one shared RIR, FFT convolution), optionally crops a random window
-(a small-model option), computes Spatial-AST features and builds the four label tensors. Every random choice comes
-from a generator seeded by (seed, batch counter), so a run is repeatable.
+(a small-model option; only the window is convolved, see `spatialize_window`), computes Spatial-AST features and
+builds the four label tensors. Every random choice comes from a generator seeded by (seed, batch counter), so a
+run is repeatable.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from .. import labels as lb
-from ..simulation.spatialize import prepare_source, spatialize
+from ..simulation.spatialize import prepare_source, spatialize, spatialize_window
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class SpatialAudioCollator:
         cache_size: prepared 10 s sources kept in memory (synthesis and resampling are the slow part).
         window_candidates: when the feature window is shorter than the clip, training takes the loudest of this
             many random windows (1 = a plain random crop); evaluation takes the loudest window on a fixed grid.
+            Loudness is measured on the dry (mixed) source, and only the chosen window is spatialised.
     """
 
     def __init__(
@@ -183,17 +185,17 @@ class SpatialAudioCollator:
         rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in examples]
         length = max(r.shape[-1] for r in rirs)
         rirs = torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs])
-        waveforms = spatialize(sources, rirs)
         crop = self.feature_extractor.num_samples
-        if crop < waveforms.shape[-1]:
-            if self.train:  # the loudest of `window_candidates` random windows
-                candidates = rng.integers(0, waveforms.shape[-1] - crop + 1, (len(examples), self.window_candidates))
-            else:  # evaluation: the loudest window on a fixed grid, the same every time
-                grid = np.arange(0, waveforms.shape[-1] - crop + 1, max(1, crop // 4))
-                candidates = np.broadcast_to(grid, (len(examples), len(grid)))
-            starts = [loudest_window(w, row, crop) for w, row in zip(waveforms, candidates)]
-            waveforms = torch.stack([w[:, s : s + crop] for w, s in zip(waveforms, starts)])
-        return waveforms, events
+        if crop >= sources.shape[-1]:
+            return spatialize(sources, rirs), events
+        if self.train:  # the loudest of `window_candidates` random windows
+            candidates = rng.integers(0, sources.shape[-1] - crop + 1, (len(examples), self.window_candidates))
+        else:  # evaluation: the loudest window on a fixed grid, the same every time
+            grid = np.arange(0, sources.shape[-1] - crop + 1, max(1, crop // 4))
+            candidates = np.broadcast_to(grid, (len(examples), len(grid)))
+        # windows are chosen on the dry source (the room only delays and smears it) and only they are rendered
+        starts = [loudest_window(source[None], row, crop) for source, row in zip(sources, candidates)]
+        return spatialize_window(sources, rirs, starts, crop), events
 
     def __call__(self, examples: Sequence[EncoderExample]) -> dict[str, torch.Tensor]:
         waveforms, events = self.render(examples)
