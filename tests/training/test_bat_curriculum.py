@@ -39,6 +39,33 @@ class ToyRenderer(SceneRenderer):
         return bt.binaural_clip(int(record["audio_id"].removeprefix("clip")), seconds=0.5)
 
 
+class CountingRenderer(ToyRenderer):
+    def __init__(self):
+        self.calls = 0
+
+    def render(self, record):
+        self.calls += 1
+        return super().render(record)
+
+
+def test_collator_caches_scene_features_when_asked():
+    """Questions about one scene share its features; cached features equal freshly computed ones."""
+    processor = bt.build_bat("llama", seed=4)[1]
+    records = toy_records(4) + [dict(toy_records(1)[0], question=bt.QUESTIONS[3])]  # a second question on clip0
+    fresh_renderer, cached_renderer = CountingRenderer(), CountingRenderer()
+    fresh = BatQACollator(processor, fresh_renderer)
+    cached = BatQACollator(processor, cached_renderer, cache_features=True)
+    first = cached(records)
+    assert cached_renderer.calls == 4  # 5 records, 4 distinct scenes
+    again = cached(records[::-1])
+    assert cached_renderer.calls == 4  # nothing rendered twice
+    reference = fresh(records)
+    assert fresh_renderer.calls == 4 and not fresh._features  # without the cache nothing is kept
+    for name in reference:
+        assert torch.equal(first[name], reference[name])
+    assert torch.equal(again["input_features"], reference["input_features"].flip(0))
+
+
 def test_stage_records_are_cumulative():
     records = toy_records(10)
     assert {r["question_type"] for r in stage_records(records, "stage1")} == {"CLASSIFICATION", "DOA"}

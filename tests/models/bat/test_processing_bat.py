@@ -111,6 +111,22 @@ def test_answers_give_labels(processor):
         processor(audio=bt.binaural_clip(0), text="a?", answers=["x", "y"], sampling_rate=RATE)
 
 
+def test_precomputed_features_give_the_same_inputs(processor):
+    clips = [bt.binaural_clip(0), bt.binaural_clip(1)]
+    from_audio = processor(audio=clips, text=["a?", "b?"], answers=["Yes", "No"], sampling_rate=RATE)
+    features = processor.feature_extractor(clips, sampling_rate=RATE, return_tensors="pt")["input_features"]
+    from_features = processor(input_features=features, text=["a?", "b?"], answers=["Yes", "No"])
+    assert set(from_audio) == set(from_features)
+    for name in from_audio:
+        assert torch.equal(from_audio[name], from_features[name])
+    with pytest.raises(ValueError, match="either audio or input_features"):
+        processor(audio=clips, input_features=features, text="a?")
+    with pytest.raises(ValueError, match="input_features must be"):
+        processor(input_features=features[:, :2], text="a?")
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        processor(input_features=torch.full_like(features, float("nan")), text="a?")
+
+
 def test_decode_answers(processor):
     prompt = processor(audio=bt.binaural_clip(0), text="a?", sampling_rate=RATE)["input_ids"]
     answer = processor.tokenizer(" right, behind, above; 1m", add_special_tokens=False)["input_ids"]

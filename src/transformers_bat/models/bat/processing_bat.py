@@ -183,6 +183,19 @@ class BatProcessor(ProcessorMixin):
                 f"pass truncation=True to keep the first {limit:g} s."
             )
 
+    def _check_features(self, input_features) -> torch.Tensor:
+        features = torch.as_tensor(input_features)
+        extractor = self.feature_extractor
+        expected = (4, extractor.num_frames, extractor.num_mel_bins)
+        if features.ndim != 4 or tuple(features.shape[1:]) != expected or len(features) == 0:
+            raise ValueError(
+                f"input_features must be (clips, {', '.join(map(str, expected))}) from this processor's feature "
+                f"extractor, got shape {tuple(features.shape)}."
+            )
+        if not torch.isfinite(features).all():
+            raise ValueError("input_features contain NaN or infinite values.")
+        return features.float()
+
     def _features(self, clips, truncation: bool) -> torch.Tensor:
         rows: list[torch.Tensor | None] = [None] * len(clips)
         by_rate: dict[int | None, list[int]] = {}
@@ -209,6 +222,7 @@ class BatProcessor(ProcessorMixin):
         sampling_rate: int | None = None,
         truncation: bool = False,
         return_tensors: str | None = "pt",
+        input_features: torch.Tensor | None = None,
         **kwargs,
     ) -> BatchFeature:
         """Pair clips with questions and build `input_ids`, `attention_mask`, `input_features` (+ `labels`).
@@ -222,10 +236,18 @@ class BatProcessor(ProcessorMixin):
             answers: target answer(s) for training, one per (clip, question) row; adds `labels`.
             sampling_rate: rate of array inputs (dict inputs carry their own; files use theirs).
             truncation: crop clips longer than the window instead of raising.
+            input_features: features `(clips, 4, frames, mels)` computed earlier by this feature extractor,
+                instead of `audio` (training loops that cache the features of fixed scenes).
         """
         if kwargs:
             raise TypeError(f"Unexpected arguments for BatProcessor: {sorted(kwargs)}.")
-        clips = self._as_clips(audio, sampling_rate)
+        if input_features is not None:
+            if audio is not None:
+                raise ValueError("Pass either audio or input_features, not both.")
+            input_features = self._check_features(input_features)
+            clips = [(None, None, f"features[{i}]") for i in range(len(input_features))]
+        else:
+            clips = self._as_clips(audio, sampling_rate)
         if isinstance(text, (list, tuple)) and text and isinstance(text[0], (list, tuple)):
             if len(text) != len(clips):
                 raise ValueError(f"Got {len(clips)} clips but {len(text)} lists of questions (one list per clip).")
@@ -248,7 +270,7 @@ class BatProcessor(ProcessorMixin):
             if len(answers) != len(pairs):
                 raise ValueError(f"Got {len(answers)} answers for {len(pairs)} (clip, question) pairs.")
 
-        features = self._features(clips, truncation)
+        features = input_features if input_features is not None else self._features(clips, truncation)
         features = features[torch.tensor([c for c, _ in pairs])]  # one feature row per placeholder group
 
         tokenizer = self.tokenizer
