@@ -93,15 +93,7 @@ def spatialize(
     ``torch.fft``; both give the same result (float32 round-off). On CPU, parallelise with processes (DataLoader
     workers): on the shared 2-core machine one thread per process was faster than two in every measurement.
     """
-    if sources.ndim != 2:
-        raise ValueError(f"sources must be (B, T), got shape {tuple(sources.shape)}")
-    if rirs.ndim == 2:
-        rirs = rirs.unsqueeze(0)
-    if rirs.ndim != 3 or rirs.shape[1] != 2 or rirs.shape[0] not in (1, sources.shape[0]):
-        raise ValueError(
-            f"rirs must be (B, 2, L) or (2, L) for sources {tuple(sources.shape)}, got {tuple(rirs.shape)}"
-        )
-    rirs = _trimmed_rirs(rirs, sources, rir_length)
+    rirs = _checked_rirs(sources, rirs, rir_length)
     fft_length = _fast_fft_length(sources.shape[-1] + rirs.shape[-1] - 1)
     return _convolve(sources, rirs, fft_length, chunk_size, cpu_threads)
 
@@ -122,31 +114,32 @@ def spatialize_window(
     points instead of ``T + L``: for a 1 s window of a 10 s clip and 2 s RIRs, 96,000 instead of 384,000.
     Training on short crops renders this way; the samples equal those of the full rendering (float round-off).
     """
-    if sources.ndim != 2:
-        raise ValueError(f"sources must be (B, T), got shape {tuple(sources.shape)}")
+    rirs = _checked_rirs(sources, rirs, rir_length)
     starts = torch.as_tensor(np.asarray(starts), dtype=torch.long).reshape(-1)
     num_samples, length = sources.shape[-1], int(length)
     if len(starts) != sources.shape[0]:
         raise ValueError(f"need one start per source ({sources.shape[0]}), got {len(starts)}")
     if not 0 < length <= num_samples or bool((starts < 0).any()) or bool((starts + length > num_samples).any()):
         raise ValueError(f"windows of {length} samples at {starts.tolist()} do not fit in {num_samples} samples")
+    history = rirs.shape[-1] - 1
+    padded = torch.nn.functional.pad(sources, (history, 0))  # padded[i + history] = sources[i]; zeros before
+    positions = starts.to(sources.device)[:, None] + torch.arange(length + history, device=sources.device)[None, :]
+    segments = padded.gather(1, positions)
+    fft_length = _fast_fft_length(length + history)  # aliasing only reaches the discarded first `history` samples
+    return _convolve(segments, rirs, fft_length, chunk_size, cpu_threads)[..., history:]
+
+
+def _checked_rirs(sources: torch.Tensor, rirs: torch.Tensor, rir_length: int | None) -> torch.Tensor:
+    """Shape checks of sources (B, T) and RIRs (B or 1, 2, L); the RIRs on the sources' device and dtype,
+    padded/cropped to ``rir_length``, trailing zeros removed."""
+    if sources.ndim != 2:
+        raise ValueError(f"sources must be (B, T), got shape {tuple(sources.shape)}")
     if rirs.ndim == 2:
         rirs = rirs.unsqueeze(0)
     if rirs.ndim != 3 or rirs.shape[1] != 2 or rirs.shape[0] not in (1, sources.shape[0]):
         raise ValueError(
             f"rirs must be (B, 2, L) or (2, L) for sources {tuple(sources.shape)}, got {tuple(rirs.shape)}"
         )
-    rirs = _trimmed_rirs(rirs, sources, rir_length)
-    history = rirs.shape[-1] - 1
-    padded = torch.nn.functional.pad(sources, (history, 0))  # padded[i + history] = sources[i]; zeros before
-    positions = starts[:, None] + torch.arange(length + history, device=sources.device)[None, :]
-    segments = padded.gather(1, positions.to(sources.device))
-    fft_length = _fast_fft_length(length + history)  # aliasing only reaches the discarded first `history` samples
-    return _convolve(segments, rirs, fft_length, chunk_size, cpu_threads)[..., history:]
-
-
-def _trimmed_rirs(rirs: torch.Tensor, sources: torch.Tensor, rir_length: int | None) -> torch.Tensor:
-    """RIRs on the sources' device and dtype, padded/cropped to ``rir_length``, trailing zeros removed."""
     rirs = rirs.to(device=sources.device, dtype=sources.dtype)
     if rir_length is not None:
         rirs = fit_rir(rirs, int(rir_length))

@@ -73,15 +73,14 @@ class BatQACollator:
         """Features (B, 4, frames, mels) of the records' scenes (from the cache where possible)."""
         keys = [tuple(record.get(field) for field in SCENE_FIELDS) for record in records]
         missing = list(dict.fromkeys(key for key in keys if key not in self._features))
+        fresh: dict[tuple, torch.Tensor] = {}
         if missing:
-            first = {key: record for key, record in zip(keys, records)}
+            scenes = dict(zip(keys, records))
             length = self.processor.feature_extractor.num_samples
-            waveforms = [loudest_crop(self.renderer.render(first[key]), length) for key in missing]
+            waveforms = [loudest_crop(self.renderer.render(scenes[key]), length) for key in missing]
             computed = self.processor.feature_extractor(waveforms, sampling_rate=32000, return_tensors="pt")
             fresh = dict(zip(missing, computed["input_features"]))
-        else:
-            fresh = {}
-        rows = torch.stack([self._features[key] if key in self._features else fresh[key] for key in keys])
+        rows = torch.stack([fresh[key] if key in fresh else self._features[key] for key in keys])
         if self.cache_features:
             self._features.update(fresh)
         return rows
