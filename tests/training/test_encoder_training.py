@@ -200,6 +200,19 @@ def test_trainer_run_saves_reloads_and_reproduces_its_metrics(toy_bank, toy_cata
         predict_spatial_ast(reloaded, [], eval_collator, progress=False)
 
 
+def test_predictions_can_return_the_rendered_clips(toy_bank, toy_catalogue):
+    held_out = examples_from_bank(toy_catalogue, toy_bank, 6, seed=1)
+    model = tiny_model()
+    collator = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), model.config.label2id, train=False)
+    predictions = predict_spatial_ast(model, held_out, collator, batch_size=4, progress=False, return_waveforms=True)
+    rendered = torch.cat([collator.render(held_out[:4])[0], collator.render(held_out[4:])[0]])
+    assert predictions["waveforms"].shape == tuple(rendered.shape)
+    np.testing.assert_allclose(predictions["waveforms"], rendered.numpy())
+    plain = predict_spatial_ast(model, held_out, collator, batch_size=4, progress=False)
+    assert "waveforms" not in plain
+    np.testing.assert_allclose(plain["event_scores"], predictions["event_scores"])
+
+
 def test_loudest_window_skips_silence():
     from transformers_bat.training.bat_curriculum import loudest_crop
     from transformers_bat.training.encoder_data import loudest_window

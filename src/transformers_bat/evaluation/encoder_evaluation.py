@@ -12,9 +12,13 @@ from .encoder_metrics import spatial_ast_metrics
 
 @torch.no_grad()
 def predict_spatial_ast(
-    model, examples, collator, batch_size: int = 16, progress: bool = True
+    model, examples, collator, batch_size: int = 16, progress: bool = True, return_waveforms: bool = False
 ) -> dict[str, np.ndarray]:
-    """Run the model over examples rendered by an evaluation-mode collator; returns arrays per clip."""
+    """Run the model over examples rendered by an evaluation-mode collator; returns arrays per clip.
+
+    With `return_waveforms`, the rendered binaural clips come back too (`"waveforms"`, (N, 2, samples)), so a
+    signal-processing baseline (GCC-PHAT) can be scored on exactly the same audio without rendering it again.
+    """
     if collator.train:
         raise ValueError("Evaluate with a collator built with train=False (no mixup, fixed crops).")
     if not examples:
@@ -29,7 +33,10 @@ def predict_spatial_ast(
     outputs = {key: [] for key in ("event_scores", "event_targets", "distance_m", "azimuth_deg", "elevation_deg")}
     for start in tqdm(range(0, len(examples), batch_size), desc="evaluating", disable=not progress):
         chunk = examples[start : start + batch_size]
-        batch = collator(chunk)
+        waveforms, events = collator.render(chunk)
+        batch = collator.batch(chunk, waveforms, events)
+        if return_waveforms:
+            outputs.setdefault("waveforms", []).append(waveforms.numpy())
         result = model(input_features=batch["input_features"].to(device))
         outputs["event_scores"].append(torch.sigmoid(result.event_logits.float()).cpu().numpy())
         outputs["event_targets"].append(batch["labels"].numpy())

@@ -198,7 +198,12 @@ class SpatialAudioCollator:
         return spatialize_window(sources, rirs, starts, crop), events
 
     def __call__(self, examples: Sequence[EncoderExample]) -> dict[str, torch.Tensor]:
-        waveforms, events = self.render(examples)
+        return self.batch(examples, *self.render(examples))
+
+    def batch(
+        self, examples: Sequence[EncoderExample], waveforms: torch.Tensor, events: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Features and labels of already rendered examples (the output of :meth:`render`)."""
         batch = {
             "input_features": self.feature_extractor(waveforms, sampling_rate=32000, return_tensors="pt")[
                 "input_features"
