@@ -138,3 +138,55 @@ def test_quick_demo_runs_every_step(tmp_path):
     )
     assert (final / "adapter" / "adapter_config.json").exists() and (final / "config.json").exists()
     assert json.loads((tmp_path / "bat-run" / "curriculum.json").read_text())["completed"] == ["stage1", "stage2"]
+
+    # examples/train_spatial_ast.py (the paper-scale encoder script) at toy size on the demo's bank: both stages
+    spec = importlib.util.spec_from_file_location(
+        "train_spatial_ast", Path(__file__).parents[1] / "examples" / "train_spatial_ast.py"
+    )
+    encoder_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(encoder_script)
+    encoder_args = [
+        "--rir-bank",
+        bank,
+        "--clips-per-class",
+        "2",
+        "--output-dir",
+        str(tmp_path / "encoder-run"),
+        "--num-examples",
+        "16",
+        "--stage1-epochs",
+        "1",
+        "--stage2-epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--hidden-size",
+        "32",
+        "--layers",
+        "1",
+        "--heads",
+        "2",
+        "--num-frames",
+        "32",
+        "--num-mel-bins",
+        "32",
+        "--window-s",
+        "0.5",
+        "--fusion-channels",
+        "4",
+        "--class-balanced",
+        "--dataloader-workers",
+        "0",
+        "--use-cpu",
+    ]
+    encoder_final = encoder_script.main(encoder_args)
+    assert encoder_final == tmp_path / "encoder-run" / "stage2" / "final"
+    from transformers_bat import SpatialASTForSpatialAudioClassification
+
+    trained = SpatialASTForSpatialAudioClassification.from_pretrained(encoder_final)
+    assert trained.config.fusion_channels == 4 and trained.config.num_labels == 14
+    assert (encoder_final / "preprocessor_config.json").exists()
+    weights = encoder_final / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    assert encoder_script.main(encoder_args) == encoder_final  # finished stages are loaded, not trained again
+    assert weights.stat().st_mtime_ns == stamp
