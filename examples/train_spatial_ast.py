@@ -60,9 +60,6 @@ def parse_arguments(argv=None) -> argparse.Namespace:
 def main(argv=None) -> Path:
     """Train both stages; returns the folder of the final model (with its feature extractor)."""
     args = parse_arguments(argv)
-    from transformers import TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
-
     import transformers_bat  # noqa: F401  (registrations)
     from transformers_bat.cli.common import open_catalogue
     from transformers_bat.models.spatial_ast import (
@@ -71,14 +68,7 @@ def main(argv=None) -> Path:
         SpatialASTForSpatialAudioClassification,
     )
     from transformers_bat.simulation import RIRBank
-    from transformers_bat.training import (
-        ENCODER_LABEL_NAMES,
-        ExampleList,
-        SpatialASTTrainer,
-        SpatialAudioCollator,
-        class_balanced_weights,
-        examples_from_bank,
-    )
+    from transformers_bat.training import class_balanced_weights, examples_from_bank, train_encoder_stages
 
     output_dir = Path(args.output_dir)
     catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed)
@@ -101,58 +91,37 @@ def main(argv=None) -> Path:
     model = SpatialASTForSpatialAudioClassification(config)
     examples = examples_from_bank(catalogue, bank, args.num_examples, args.seed)
     weights = class_balanced_weights(examples, config.label2id) if args.class_balanced else None
-    final = output_dir
-    for stage, epochs, spatial in (("stage1", args.stage1_epochs, False), ("stage2", args.stage2_epochs, True)):
-        if epochs <= 0:
-            continue
-        final = output_dir / stage / "final"
-        if (final / "config.json").is_file():  # finished earlier: continue from its weights
-            model = SpatialASTForSpatialAudioClassification.from_pretrained(final)
-            continue
-        collator = SpatialAudioCollator(
-            catalogue,
-            bank,
-            extractor,
-            config.label2id,
-            mixup_probability=args.mixup,
-            with_spatial_labels=spatial,
-            direction_sigma_deg=args.direction_sigma_deg,
-            seed=args.seed,
-        )
-        training_arguments = TrainingArguments(
-            output_dir=str(output_dir / stage),
+    train_encoder_stages(
+        model,
+        examples,
+        catalogue,
+        bank,
+        extractor,
+        output_dir,
+        (args.stage1_epochs, args.stage2_epochs),
+        dict(
             per_device_train_batch_size=args.batch_size,
-            num_train_epochs=epochs,
             learning_rate=args.learning_rate,
             warmup_steps=args.warmup_steps,
-            lr_scheduler_type="cosine",
             weight_decay=args.weight_decay,
-            adam_beta2=0.95,
             bf16=args.bf16,
             use_cpu=args.use_cpu,
-            report_to="none",
-            remove_unused_columns=False,
-            label_names=ENCODER_LABEL_NAMES,
             logging_steps=50,
             save_steps=args.save_steps,
             seed=args.seed,
             dataloader_num_workers=args.dataloader_workers,
             ddp_find_unused_parameters=False,
-        )
-        trainer = SpatialASTTrainer(
-            model=model,
-            args=training_arguments,
-            train_dataset=ExampleList(examples),
-            data_collator=collator,
-            layer_decay=args.layer_decay,
-            class_balanced_weights=weights,
-        )
-        stage_dir = output_dir / stage
-        checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
-        trainer.train(resume_from_checkpoint=checkpoint)
-        trainer.save_model(str(final))
-        extractor.save_pretrained(final)
-    return final
+        ),
+        layer_decay=args.layer_decay,
+        class_balanced_weights=weights,
+        resumable=True,
+        mixup_probability=args.mixup,
+        direction_sigma_deg=args.direction_sigma_deg,
+        seed=args.seed,
+    )
+    stages = (("stage1", args.stage1_epochs), ("stage2", args.stage2_epochs))
+    trained = [stage for stage, epochs in stages if epochs > 0]
+    return output_dir / trained[-1] / "final" if trained else output_dir
 
 
 if __name__ == "__main__":

@@ -161,14 +161,12 @@ def train_demo_encoder(settings: DemoSettings, catalogue, bank, pools):
 
     Returns the model, its feature extractor and the train / held-out examples (disjoint rooms and clips).
     """
-    from transformers import TrainingArguments
-
     from .models.spatial_ast import (
         SpatialASTConfig,
         SpatialASTFeatureExtractor,
         SpatialASTForSpatialAudioClassification,
     )
-    from .training import ENCODER_LABEL_NAMES, ExampleList, SpatialASTTrainer, SpatialAudioCollator, examples_from_bank
+    from .training import examples_from_bank, train_encoder_stages
 
     out = Path(settings.output_dir)
     torch.manual_seed(settings.seed)
@@ -211,49 +209,31 @@ def train_demo_encoder(settings: DemoSettings, catalogue, bank, pools):
         list(test_pool.clip_ids),
         list(test_pool.reverb_ids),
     )
-    for stage, epochs, spatial in (
-        ("stage1", settings.encoder_stage1_epochs, False),
-        ("stage2", settings.encoder_stage2_epochs, True),
-    ):
-        if epochs <= 0:
-            continue
-        collator = SpatialAudioCollator(
-            catalogue,
-            bank,
-            extractor,
-            config.label2id,
-            mixup_probability=settings.encoder_mixup_probability,
-            with_spatial_labels=spatial,
-            direction_sigma_deg=settings.direction_sigma_deg,
-            seed=settings.seed,
-        )
-        arguments = TrainingArguments(
-            output_dir=str(out / "spatial_ast" / stage),
+    encoder = train_encoder_stages(
+        encoder,
+        train_examples,
+        catalogue,
+        bank,
+        extractor,
+        out / "spatial_ast",
+        (settings.encoder_stage1_epochs, settings.encoder_stage2_epochs),
+        dict(
             per_device_train_batch_size=settings.encoder_batch_size,
-            num_train_epochs=epochs,
             learning_rate=settings.encoder_learning_rate,
             warmup_steps=0.05,
-            lr_scheduler_type="cosine",
             weight_decay=5e-4,
-            adam_beta2=0.95,
             use_cpu=True,
-            report_to="none",
-            remove_unused_columns=False,
-            label_names=ENCODER_LABEL_NAMES,
             logging_steps=10,
             save_strategy="no",
             seed=settings.seed,
             dataloader_num_workers=0,
             disable_tqdm=False,
-        )
-        trainer = SpatialASTTrainer(
-            model=encoder,
-            args=arguments,
-            train_dataset=ExampleList(train_examples),
-            data_collator=collator,
-            layer_decay=settings.encoder_layer_decay,
-        )
-        trainer.train()
+        ),
+        layer_decay=settings.encoder_layer_decay,
+        mixup_probability=settings.encoder_mixup_probability,
+        direction_sigma_deg=settings.direction_sigma_deg,
+        seed=settings.seed,
+    )
     encoder_dir = out / "spatial_ast" / "final"
     encoder.save_pretrained(encoder_dir)
     extractor.save_pretrained(encoder_dir)

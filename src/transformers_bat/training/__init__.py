@@ -14,6 +14,7 @@ from .encoder_trainer import (
     SpatialASTTrainer,
     class_balanced_weights,
     layer_decay_parameter_groups,
+    train_encoder_stages,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "examples_from_records",
     "layer_decay_parameter_groups",
     "soft_class_targets",
+    "train_encoder_stages",
 ]

@@ -99,3 +99,76 @@ class ExampleList(Dataset):
 
     def __getitem__(self, index: int):
         return self.examples[index]
+
+
+def train_encoder_stages(
+    model,
+    examples,
+    catalogue,
+    rir_bank,
+    feature_extractor,
+    output_dir,
+    stage_epochs: tuple[float, float],
+    training_arguments: dict,
+    layer_decay: float = 0.75,
+    class_balanced_weights=None,
+    resumable: bool = False,
+    **collator_options,
+):
+    """The paper's two stages on `model`: stage 1 events only, stage 2 events + distance + direction (0 epochs skips
+    a stage). Returns the trained model.
+
+    `training_arguments` are `TrainingArguments` fields shared by both stages (output_dir is `<output_dir>/<stage>`;
+    the release's AdamW betas and cosine schedule are the defaults); `collator_options` go to each stage's
+    `SpatialAudioCollator` (mixup, soft direction targets, seed). With `resumable`, each finished stage is saved to
+    `<output_dir>/<stage>/final` (with the feature extractor) and loaded instead of trained again, and an interrupted
+    stage continues from its newest Trainer checkpoint.
+    """
+    from pathlib import Path
+
+    from transformers import TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from .encoder_data import SpatialAudioCollator
+
+    output_dir = Path(output_dir)
+    for (stage, spatial), epochs in zip((("stage1", False), ("stage2", True)), stage_epochs):
+        if epochs <= 0:
+            continue
+        stage_dir = output_dir / stage
+        final = stage_dir / "final"
+        if resumable and (final / "config.json").is_file():  # finished earlier: continue from its weights
+            model = type(model).from_pretrained(final)
+            continue
+        collator = SpatialAudioCollator(
+            catalogue,
+            rir_bank,
+            feature_extractor,
+            model.config.label2id,
+            with_spatial_labels=spatial,
+            **collator_options,
+        )
+        arguments = {
+            "lr_scheduler_type": "cosine",
+            "adam_beta2": 0.95,
+            "report_to": "none",
+            "remove_unused_columns": False,
+            "label_names": ENCODER_LABEL_NAMES,
+            **training_arguments,
+            "output_dir": str(stage_dir),
+            "num_train_epochs": epochs,
+        }
+        trainer = SpatialASTTrainer(
+            model=model,
+            args=TrainingArguments(**arguments),
+            train_dataset=ExampleList(examples),
+            data_collator=collator,
+            layer_decay=layer_decay,
+            class_balanced_weights=class_balanced_weights,
+        )
+        checkpoint = get_last_checkpoint(str(stage_dir)) if resumable and stage_dir.is_dir() else None
+        trainer.train(resume_from_checkpoint=checkpoint)
+        if resumable:
+            trainer.save_model(str(final))
+            feature_extractor.save_pretrained(final)
+    return model
