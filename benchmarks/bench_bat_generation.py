@@ -55,11 +55,16 @@ def tiny_inputs(batch_size: int, device: str):
     return model.to(device), batch, singles
 
 
+def release_config(vocab_size: int = 32001) -> BatConfig:
+    """The release shapes: LLaMA-2's 32,000 tokens plus the audio placeholder (id 32000); a larger `vocab_size`
+    pads the embedding matrix (e.g. to a multiple of 64)."""
+    text_config = {"model_type": "llama", "vocab_size": vocab_size, "bos_token_id": 1, "eos_token_id": 2}
+    return BatConfig(audio_token_id=32000, text_config=text_config)
+
+
 def release_shaped_inputs(batch_size: int, device: str):
     """Random-weight model with the release shapes; inputs built directly (no tokenizer download)."""
-    config = BatConfig(audio_token_id=32000)
-    config.text_config.vocab_size = 32001
-    config.text_config.bos_token_id, config.text_config.eos_token_id = 1, 2
+    config = release_config()
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)
     try:

@@ -71,6 +71,21 @@ def test_collator_renders_deterministic_batches(toy_bank, toy_catalogue):
         SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), {"Dog": 0}, train=False)(examples)
 
 
+def test_collator_device_option(toy_bank, toy_catalogue):
+    """`device=` renders where asked (CPU here: identical batches); a GPU collator refuses to run in a worker."""
+    examples = examples_from_bank(toy_catalogue, toy_bank, 4, seed=1)
+    label2id = {name: i for i, name in enumerate(CLASSES)}
+    options = dict(mixup_probability=1.0, seed=3)
+    default = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, **options)(examples)
+    explicit = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, device="cpu", **options)
+    for name, value in explicit(examples).items():
+        assert torch.equal(value, default[name]), name
+    gpu = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, device="cuda")
+    loader = torch.utils.data.DataLoader(ExampleList(examples), batch_size=2, collate_fn=gpu, num_workers=1)
+    with pytest.raises(RuntimeError, match="dataloader_num_workers=0"):
+        next(iter(loader))
+
+
 def test_collator_windows_are_the_loudest_slices_of_the_full_rendering(toy_bank, toy_catalogue):
     """Evaluation crops the loudest grid window of the dry source and renders only it: equal to the full scene."""
     from transformers_bat.simulation.spatialize import prepare_source, spatialize
