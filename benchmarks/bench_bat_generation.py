@@ -62,16 +62,22 @@ def release_config(vocab_size: int = 32001) -> BatConfig:
     return BatConfig(audio_token_id=32000, text_config=text_config)
 
 
-def release_shaped_inputs(batch_size: int, device: str):
-    """Random-weight model with the release shapes; inputs built directly (no tokenizer download)."""
-    config = release_config()
+def release_model(device: str, vocab_size: int = 32001) -> BatForConditionalGeneration:
+    """Random bfloat16 weights in the release shapes, created on `device` (never a float32 copy on the host)."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)
     try:
+        torch.manual_seed(0)
         with torch.device(device):
-            model = BatForConditionalGeneration(config)
+            return BatForConditionalGeneration(release_config(vocab_size))
     finally:
         torch.set_default_dtype(previous)
+
+
+def release_shaped_inputs(batch_size: int, device: str):
+    """Random-weight model with the release shapes; inputs built directly (no tokenizer download)."""
+    model = release_model(device)
+    config = model.config
     generator = torch.Generator().manual_seed(0)
     prompt_lengths = [40 + 3 * i for i in range(batch_size)]
     width = config.num_query_tokens + max(prompt_lengths)

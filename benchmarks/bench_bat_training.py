@@ -23,27 +23,18 @@ from transformers_bat import BatConfig, BatForConditionalGeneration
 from transformers_bat.models.bat.peft_bat import add_lora
 
 
-def build(config_name: str, device: str, dtype: torch.dtype, vocab_size: int = 32001) -> BatForConditionalGeneration:
+def build(config_name: str, device: str, vocab_size: int = 32001) -> BatForConditionalGeneration:
+    """The release shapes in bfloat16 (`7b`) or the test-sized model in float32 (`tiny`), on `device`."""
     if config_name == "7b":
         sys.path.insert(0, str(Path(__file__).parent))
-        from bench_bat_generation import release_config
+        from bench_bat_generation import release_model
 
-        config = release_config(vocab_size)
-    else:
-        sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "models" / "bat"))
-        import bat_tester as bt
+        return release_model(device, vocab_size)
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "models" / "bat"))
+    import bat_tester as bt
 
-        model, _ = bt.build_bat("llama", seed=0)
-        config = model.config
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        torch.manual_seed(0)
-        with torch.device(device):
-            model = BatForConditionalGeneration(config)
-    finally:
-        torch.set_default_dtype(previous)
-    return model
+    model, _ = bt.build_bat("llama", seed=0)
+    return model.to(device)
 
 
 def training_batch(config: BatConfig, batch_size: int, answer_tokens: int, feature_shape, device, dtype):
@@ -109,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answer-tokens", type=int, default=32)
     parser.add_argument("--vocab-size", type=int, default=32001, help="7b: 32001 as released; 32064 pads to 64")
     args = parser.parse_args(argv)
-    dtype = torch.bfloat16 if args.config == "7b" else torch.float32
-    model = build(args.config, args.device, dtype, args.vocab_size)
+    model = build(args.config, args.device, args.vocab_size)
+    dtype = model.dtype
     audio = model.config.audio_config
     feature_shape = (4, audio.num_frames, audio.num_mel_bins)  # left/right log-mel, cos/sin IPD
     batch = training_batch(model.config, args.batch_size, args.answer_tokens, feature_shape, args.device, dtype)
