@@ -36,7 +36,7 @@ def predict_spatial_ast(
         waveforms, events = collator.render(chunk)
         batch = collator.batch(chunk, waveforms, events)
         if return_waveforms:
-            outputs.setdefault("waveforms", []).append(waveforms.numpy())
+            outputs.setdefault("waveforms", []).append(waveforms.cpu().numpy())  # GPU collators render on device
         result = model(input_features=batch["input_features"].to(device))
         outputs["event_scores"].append(torch.sigmoid(result.event_logits.float()).cpu().numpy())
         outputs["event_targets"].append(batch["labels"].numpy())
