@@ -104,6 +104,14 @@ def test_lists_batches_and_question_pairing(qa):
     assert qa(np.stack(clips), question=questions, sampling_rate=RATE)[1]["answer"] == "Yes"
 
 
+def test_batches_need_left_padding(saved_bat):
+    qa = pipeline("spatial-audio-qa", model=str(saved_bat), num_beams=1, max_new_tokens=4)
+    qa.tokenizer.padding_side = "right"
+    clips = [bt.binaural_clip(seed) for seed, _, _ in TRAINED]
+    with pytest.raises(ValueError, match="right-padded"):
+        qa(clips, question=[q for _, q, _ in TRAINED], sampling_rate=RATE, batch_size=2)
+
+
 def test_generation_kwargs(qa):
     clip, question = bt.binaural_clip(0), TRAINED[0][1]
     short = qa(clip, question=question, sampling_rate=RATE, max_new_tokens=2)

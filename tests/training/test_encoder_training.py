@@ -9,6 +9,7 @@ from transformers_bat import SpatialASTConfig, SpatialASTFeatureExtractor, Spati
 from transformers_bat.evaluation.encoder_evaluation import metrics_from_predictions, predict_spatial_ast
 from transformers_bat.training import (
     ENCODER_LABEL_NAMES,
+    ClassBalancedSampler,
     ExampleList,
     SpatialASTTrainer,
     SpatialAudioCollator,
@@ -127,6 +128,45 @@ def test_class_balanced_weights(toy_catalogue, toy_bank):
     examples = examples_from_bank(toy_catalogue, toy_bank, 10, seed=0)
     weights = class_balanced_weights(examples, {name: i for i, name in enumerate(CLASSES)})
     assert len(weights) == 10 and min(weights) > 0
+
+
+def test_class_balanced_sampler_draws_by_weight_per_epoch():
+    sampler = ClassBalancedSampler([0.0, 1.0, 0.0, 3.0], num_samples=400, seed=5)
+    first = list(sampler)
+    assert len(first) == len(sampler) == 400 and set(first) == {1, 3}
+    assert 0.65 < first.count(3) / 400 < 0.85  # 3 : 1
+    assert list(sampler) == first  # an epoch's draw depends on (seed, epoch) only
+    assert list(ClassBalancedSampler([0.0, 1.0, 0.0, 3.0], num_samples=400, seed=5)) == first
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+    assert len(ClassBalancedSampler([1.0, 2.0])) == 2
+    for weights in ([], [1.0, -1.0], [0.0, 0.0], [1.0, float("nan")], [[1.0]]):
+        with pytest.raises(ValueError, match="weights must be"):
+            ClassBalancedSampler(weights)
+
+
+def test_trainer_draws_class_balanced_batches(tmp_path):
+    """With weights, the Trainer's loader draws by them (a weight of zero is never seen), a new draw each epoch."""
+    args = TrainingArguments(
+        output_dir=str(tmp_path), per_device_train_batch_size=4, use_cpu=True, report_to="none", seed=3
+    )
+    trainer = SpatialASTTrainer(
+        model=tiny_model(),
+        args=args,
+        train_dataset=ExampleList(range(6)),
+        data_collator=torch.tensor,
+        class_balanced_weights=[0.0, 1.0, 0.0, 1.0, 0.0, 1.0],
+    )
+    loader = trainer.get_train_dataloader()
+    loader.set_epoch(0)
+    epoch0 = torch.cat(list(loader)).tolist()
+    loader.set_epoch(1)
+    epoch1 = torch.cat(list(loader)).tolist()
+    assert len(epoch0) == 6 and set(epoch0 + epoch1) <= {1, 3, 5} and epoch0 != epoch1
+    plain = SpatialASTTrainer(
+        model=tiny_model(), args=args, train_dataset=ExampleList(range(6)), data_collator=torch.tensor
+    )
+    assert sorted(torch.cat(list(plain.get_train_dataloader())).tolist()) == list(range(6))
 
 
 def test_examples_from_records():

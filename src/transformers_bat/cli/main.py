@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from .env import installed_version
+
 # command name -> (module under transformers_bat.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "convert-spatial-ast": ("convert_spatial_ast", "Convert the authors' Spatial-AST finetuned.pth to safetensors."),
@@ -22,11 +24,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": ("demo", "The end-to-end demo: simulate data, train small Spatial-AST and BAT on CPU, evaluate, ask."),
     "generate-qa": ("generate_qa", "Generate a balanced SpatialSoundQA dataset (parquet + card) from RIRs and clips."),
+    "env": ("env", "Print the versions of Python, torch, transformers and the rest, for bug reports."),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="transformers-bat", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version('transformers-bat')}")
     subparsers = parser.add_subparsers(dest="command", metavar="command")
     for name, (module_name, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)

@@ -11,6 +11,11 @@ from transformers import Pipeline
 
 from .answer_parsing import parse_answer
 
+try:  # inside a saved checkpoint (trust_remote_code) the shims sit next to this file
+    from .compat import pipeline_generate_kwargs
+except ImportError:
+    from transformers_bat.compat import pipeline_generate_kwargs
+
 AudioLike = str | os.PathLike | np.ndarray | torch.Tensor | dict
 
 
@@ -53,6 +58,11 @@ class SpatialAudioQAPipeline(Pipeline):
         super().__init__(*args, **kwargs)
         if self.processor is None:
             raise ValueError("The spatial-audio-qa pipeline needs a BatProcessor (processor=...).")
+        # Batches go through the default collate (`pad_collate_fn`), which left-pads token ids with the processor's
+        # tokenizer. The clips' features have one fixed shape and need no padding, so the feature extractor takes
+        # no part (its padding side, unused, would otherwise conflict with the tokenizer's).
+        self.tokenizer = self.processor.tokenizer
+        self.feature_extractor = None
 
     def _sanitize_parameters(
         self,
@@ -114,47 +124,30 @@ class SpatialAudioQAPipeline(Pipeline):
         single = single_clip and isinstance(question, str)
         return [{"audio": clip, "question": q} for clip, q in pairs], single
 
-    def get_iterator(self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params):
-        """As `Pipeline.get_iterator`, with a collate function that left-pads token ids (batched generation)."""
-        from torch.utils.data import DataLoader
-        from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
-
-        dataset = PipelineDataset(inputs, self.preprocess, preprocess_params)
-        collate = self._collate if batch_size > 1 else (lambda items: items[0])
-        loader = DataLoader(dataset, num_workers=num_workers, batch_size=batch_size, collate_fn=collate)
-        model_iterator = PipelineIterator(loader, self.forward, forward_params, loader_batch_size=batch_size)
-        return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
-
-    def _collate(self, items: list[dict]) -> dict:
-        pad_id = self.processor.tokenizer.pad_token_id
-        length = max(item["input_ids"].shape[1] for item in items)
-        input_ids = torch.full((len(items), length), pad_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(items), length), dtype=torch.long)
-        for row, item in enumerate(items):
-            width = item["input_ids"].shape[1]
-            input_ids[row, length - width :] = item["input_ids"][0]
-            attention_mask[row, length - width :] = item["attention_mask"][0]
-        return {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "input_features": torch.cat([item["input_features"] for item in items]),
-            "question": [item["question"][0] for item in items],
-        }
-
     def preprocess(self, item: dict, sampling_rate=None, truncation: bool = False) -> dict:
         if not isinstance(item, dict) or "audio" not in item:
             raise ValueError(f"Expected an {{'audio', 'question'}} row, got {type(item).__name__}.")
         question = item.get("question")
         inputs = self.processor(audio=item["audio"], text=question, sampling_rate=sampling_rate, truncation=truncation)
-        inputs = dict(inputs)
-        inputs["input_features"] = inputs["input_features"].to(self.dtype)
-        inputs["question"] = [question]
-        return inputs
+        return {
+            "input_ids": inputs["input_ids"],
+            "attention_mask": inputs["attention_mask"],
+            # not under its model name: the default collate assumes a feature extractor for "input_features"
+            "clip_features": inputs["input_features"].to(self.dtype),
+            "question": question,
+        }
 
     def _forward(self, model_inputs: dict, generate_kwargs=None) -> dict:
         questions = model_inputs.pop("question")
+        questions = [questions] if isinstance(questions, str) else questions  # one row, or a batch's list
+        model_inputs["input_features"] = model_inputs.pop("clip_features")
+        if bool(model_inputs["attention_mask"][:, -1].eq(0).any()):
+            raise ValueError(
+                "Batched prompts arrived right-padded: set the processor's tokenizer.padding_side = 'left' (BAT "
+                "generates after the prompt, so padding must come first)."
+            )
         prompt_length = model_inputs["input_ids"].shape[1]
-        generate_kwargs = self._prepare_generate_kwargs(generate_kwargs or {})
+        generate_kwargs = pipeline_generate_kwargs(self, generate_kwargs or {})
         sequences = self.model.generate(**model_inputs, **generate_kwargs)
         if not isinstance(sequences, torch.Tensor):
             sequences = sequences.sequences

@@ -10,6 +10,7 @@ from .encoder_data import (
 )
 from .encoder_trainer import (
     ENCODER_LABEL_NAMES,
+    ClassBalancedSampler,
     ExampleList,
     SpatialASTTrainer,
     class_balanced_weights,
@@ -23,6 +24,7 @@ __all__ = [
     "stage_records",
     "train_curriculum",
     "ENCODER_LABEL_NAMES",
+    "ClassBalancedSampler",
     "EncoderExample",
     "ExampleList",
     "SpatialASTTrainer",

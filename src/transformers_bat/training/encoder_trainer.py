@@ -8,7 +8,7 @@ cosine schedule with warm-up. Stage 1 trains the event loss only; stage 2 adds d
 from __future__ import annotations
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from transformers import Trainer
 
 ENCODER_LABEL_NAMES = ["labels", "distance_labels", "azimuth_labels", "elevation_labels"]
@@ -70,13 +70,60 @@ class SpatialASTTrainer(Trainer):
             )
         return self.optimizer
 
-    def _get_train_sampler(self, *args, **kwargs):
-        """Class-balanced sampling when per-example weights were given (the release's 2M-clip recipe)."""
+    def get_train_dataloader(self):
+        """The Trainer's loader, or with per-example weights given, one that draws by them (the release's 2M-clip
+        recipe): a [`ClassBalancedSampler`] batched as `TrainingArguments` say, prepared by accelerate (which shards
+        its batches across processes and tells it the epoch)."""
         if self.class_balanced_weights is None:
-            return super()._get_train_sampler(*args, **kwargs)
-        generator = torch.Generator().manual_seed(self.args.seed)
-        weights = torch.as_tensor(self.class_balanced_weights, dtype=torch.double)
-        return torch.utils.data.WeightedRandomSampler(weights, len(weights), replacement=True, generator=generator)
+            return super().get_train_dataloader()
+        args = self.args
+        seed = args.seed if args.data_seed is None else args.data_seed
+        sampler = ClassBalancedSampler(self.class_balanced_weights, seed=seed)
+        options = {}
+        if args.dataloader_num_workers > 0:
+            options = {
+                "persistent_workers": args.dataloader_persistent_workers,
+                "prefetch_factor": args.dataloader_prefetch_factor,
+            }
+        loader = DataLoader(
+            self.train_dataset,
+            batch_size=args.train_batch_size,
+            sampler=sampler,
+            collate_fn=self.data_collator,
+            num_workers=args.dataloader_num_workers,
+            pin_memory=args.dataloader_pin_memory,
+            drop_last=args.dataloader_drop_last,
+            **options,
+        )
+        return self.accelerator.prepare(loader)
+
+
+class ClassBalancedSampler(Sampler[int]):
+    """Draws `num_samples` indices with replacement, with probability proportional to `weights`.
+
+    The draw of an epoch depends only on `(seed, epoch)`, so every process draws the same sequence (accelerate
+    splits it into per-process batches) and a resumed run draws what the interrupted one would have.
+    """
+
+    def __init__(self, weights, num_samples: int | None = None, seed: int = 0):
+        self.weights = torch.as_tensor(weights, dtype=torch.double)
+        if self.weights.ndim != 1 or len(self.weights) == 0:
+            raise ValueError(f"weights must be a non-empty 1-D sequence, got shape {tuple(self.weights.shape)}.")
+        if not bool(torch.isfinite(self.weights).all()) or bool((self.weights < 0).any()) or self.weights.sum() <= 0:
+            raise ValueError("weights must be finite, non-negative and not all zero.")
+        self.num_samples = len(self.weights) if num_samples is None else int(num_samples)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        yield from torch.multinomial(self.weights, self.num_samples, replacement=True, generator=generator).tolist()
 
 
 def class_balanced_weights(examples, label2id) -> list[float]:

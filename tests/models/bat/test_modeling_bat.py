@@ -16,6 +16,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMultimodalLM, AutoProcessor
 
 from transformers_bat import BatConfig, BatForConditionalGeneration, SpatialASTModel
+from transformers_bat.compat import CACHE_KEY
 from transformers_bat.models.bat import BAT_PROMPT_TEMPLATE, BatMultiModalProjector
 
 
@@ -194,6 +195,35 @@ def test_generate_batched_equals_single(llama_bat, num_beams):
         assert processor.decode_answers(single, one["input_ids"].shape[1]) == [answer]
 
 
+@pytest.mark.parametrize("num_beams", [1, 3])
+def test_generate_rows_with_several_clips(llama_bat, num_beams):
+    """Rows holding two clips and one clip: beams copy whole rows, so each row keeps its own clips in order."""
+    model, processor = llama_bat
+    placeholder = [model.config.audio_token_id] * bt.NUM_QUERIES
+    prompt = processor.tokenizer(processor.build_prompt("Where?"))["input_ids"]
+    features = processor(audio=[bt.binaural_clip(i) for i in range(3)], text="Where?", sampling_rate=bt.SAMPLING_RATE)[
+        "input_features"
+    ]
+    rows = [placeholder * 2 + prompt, placeholder + prompt]
+    width = len(rows[0])
+    input_ids = torch.full((2, width), processor.tokenizer.pad_token_id)
+    attention_mask = torch.zeros((2, width), dtype=torch.long)
+    for i, ids in enumerate(rows):
+        input_ids[i, width - len(ids) :] = torch.tensor(ids)
+        attention_mask[i, width - len(ids) :] = 1
+    settings = {"max_new_tokens": 5, "min_new_tokens": 5, "num_beams": num_beams}
+    together = model.generate(input_ids=input_ids, attention_mask=attention_mask, input_features=features, **settings)[
+        :, width:
+    ]
+    first = model.generate(input_ids=input_ids[:1], input_features=features[:2], **settings)[:, width:]
+    second = model.generate(input_ids=torch.tensor([rows[1]]), input_features=features[2:], **settings)
+    assert torch.equal(together[0], first[0]) and torch.equal(together[1], second[0, len(rows[1]) :])
+    with torch.no_grad():  # the clips' order changes what the model sees, so a mix-up would be visible
+        in_order = model(input_ids=input_ids[:1], input_features=features[:2]).logits
+        swapped = model(input_ids=input_ids[:1], input_features=features[[1, 0]]).logits
+    assert (in_order - swapped).abs().max() > 1e-4
+
+
 def test_generate_without_attention_mask(llama_bat):
     model, processor = llama_bat
     inputs = processor(audio=bt.binaural_clip(7), text="Where?", sampling_rate=bt.SAMPLING_RATE)
@@ -247,6 +277,26 @@ def test_one_clip_many_questions_is_encoded_once(llama_bat):
         width = alone.shape[0]
         torch.testing.assert_close(shared[row, -width:], alone, atol=1e-5, rtol=1e-5)
     assert out.shape[0] == 3
+
+
+@pytest.mark.parametrize("name", ["past_key_values", CACHE_KEY])
+def test_forward_accepts_both_cache_names(llama_bat, name):
+    """transformers 5.24 renamed past_key_values to cache; a step with either name continues the prefill."""
+    model, processor = llama_bat
+    inputs = processor(audio=bt.binaural_clip(0), text="Where?", sampling_rate=bt.SAMPLING_RATE)
+    with torch.no_grad():
+        first = model(**inputs, use_cache=True)
+        cache = first[CACHE_KEY]
+        assert cache is not None and cache.get_seq_length() == inputs["input_ids"].shape[1]
+        next_token = first.logits[:, -1:].argmax(-1)
+        mask = torch.cat([inputs["attention_mask"], torch.ones_like(next_token)], dim=1)
+        position = mask.sum(-1, keepdim=True) - 1
+        step = model(input_ids=next_token, attention_mask=mask, position_ids=position, use_cache=True, **{name: cache})
+        full_ids = torch.cat([inputs["input_ids"], next_token], dim=1)
+        full = model(input_ids=full_ids, attention_mask=mask, input_features=inputs["input_features"])
+    torch.testing.assert_close(step.logits[:, -1], full.logits[:, -1], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="cache once"):
+        model(input_ids=next_token, cache=cache, past_key_values=cache)
 
 
 def test_placeholder_count_mismatches_raise(llama_bat):

@@ -10,6 +10,7 @@ checkpoints and LoRA weights of the LM map onto `language_model.*` by a plain pr
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -22,35 +23,32 @@ from torch import nn
 from transformers import AutoModelForCausalLM, Blip2QFormerModel, GenerationConfig, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.cache_utils import Cache
-from transformers.modeling_outputs import BaseModelOutputWithPooling
-from transformers.utils import ModelOutput
+from transformers.modeling_outputs import BaseModelOutputWithPooling, CausalLMOutputWithPast
 
 from .configuration_bat import PIPELINE_TASK, BatConfig
 
-try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
+try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files and the shims sit next to this one
+    from .compat import CACHE_KEY
     from .modeling_spatial_ast import SpatialASTModel
 except ImportError:
+    from transformers_bat.compat import CACHE_KEY
     from transformers_bat.models.spatial_ast.modeling_spatial_ast import SpatialASTModel
 
 
 @dataclass
-class BatCausalLMOutputWithPast(ModelOutput):
-    """Outputs of [`BatForConditionalGeneration`].
+class BatCausalLMOutputWithPast(CausalLMOutputWithPast):
+    """Outputs of [`BatForConditionalGeneration`]: the language model's outputs plus the audio embeddings.
 
     Args:
         loss (`torch.FloatTensor` of shape `(1,)`, *optional*): next-token loss on the labelled (answer) tokens.
         logits (`torch.FloatTensor` of shape `(batch_size, sequence_length, vocab_size)`): LM logits.
-        past_key_values (`Cache`, *optional*): the LM's key/value cache.
+        cache (`Cache`, *optional*): the LM's key/value cache (named `past_key_values` before transformers 5.24;
+            the field takes the installed release's name, as `CausalLMOutputWithPast` does).
         hidden_states, attentions (`tuple(torch.FloatTensor)`, *optional*): of the language model.
         audio_hidden_states (`torch.FloatTensor` of shape `(num_clips, num_query_tokens, lm_hidden)`, *optional*):
             the projected audio embeddings merged into the input (only on steps that encoded audio).
     """
 
-    loss: torch.FloatTensor | None = None
-    logits: torch.FloatTensor | None = None
-    past_key_values: Cache | None = None
-    hidden_states: tuple[torch.FloatTensor, ...] | None = None
-    attentions: tuple[torch.FloatTensor, ...] | None = None
     audio_hidden_states: torch.FloatTensor | None = None
 
 
@@ -85,7 +83,7 @@ class BatPreTrainedModel(PreTrainedModel):
     input_modalities = ("audio", "text")
     supports_gradient_checkpointing = True
     _no_split_modules = ["SpatialASTLayer", "Blip2QFormerLayer"]  # the LM's own are merged in by post_init
-    _skip_keys_device_placement = ["past_key_values"]
+    _skip_keys_device_placement = [CACHE_KEY]
     _supports_flash_attn = False  # the Q-Former does not support it
     _supports_sdpa = True
     _supports_attention_backend = True
@@ -105,15 +103,18 @@ def _remote_code_files() -> list[Path]:
     from .processing_bat import BatProcessor
 
     try:
+        from . import compat
         from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
         from .spatial_audio_qa import SpatialAudioQAPipeline
     except ImportError:
+        from transformers_bat import compat
         from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import SpatialASTFeatureExtractor
         from transformers_bat.pipelines.spatial_audio_qa import SpatialAudioQAPipeline
     from transformers.dynamic_module_utils import get_relative_imports
 
     classes = (BatConfig, BatForConditionalGeneration, BatProcessor, SpatialASTFeatureExtractor, SpatialASTModel)
     pending = [Path(sys.modules[obj.__module__].__file__) for obj in (*classes, SpatialAudioQAPipeline)]
+    pending.append(Path(compat.__file__))  # the version shims, imported by modeling_bat and the pipeline
     files: set[Path] = set()
     while pending:  # add same-folder dependencies (spatial_labels.py, answer_parsing.py ...) that exist there
         path = pending.pop()
@@ -282,30 +283,53 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             )
         return special.unsqueeze(-1).expand_as(inputs_embeds)
 
-    def _repeat_audio_embeds(self, input_ids: torch.LongTensor, audio_embeds: torch.Tensor, repeats: int):
-        """Clip embeddings of a batch expanded `repeats` times per row (beams / return sequences), in row order."""
-        groups = ((input_ids == self.config.audio_token_id).sum(-1) // self.config.num_query_tokens)[::repeats]
-        num_queries, num_clips = self.config.num_query_tokens, audio_embeds.shape[0]
-        wanted = int(groups.sum())
-        if wanted != num_clips:
-            raise ValueError(
-                f"Audio placeholder tokens and audio clips do not match: {wanted * num_queries} placeholder tokens "
-                f"({wanted} clips x {num_queries}) but input_features holds {num_clips} clip(s)."
-            )
-        offsets = torch.cumsum(groups, 0) - groups
-        index = [o + c for o, n in zip(offsets.tolist(), groups.tolist()) for _ in range(repeats) for c in range(n)]
-        return audio_embeds[torch.tensor(index, device=audio_embeds.device, dtype=torch.long)]
+    def embed_inputs(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        input_features: torch.FloatTensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Token embeddings with the clips' audio embeddings in place of the placeholders.
 
-    def _expand_inputs_for_generation(
-        self, expand_size: int = 1, is_encoder_decoder: bool = False, input_ids=None, **kw
+        Returns `(inputs_embeds, audio_embeds)`; `audio_embeds` is None without `input_features`.
+        """
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
+        if inputs_embeds is None:
+            inputs_embeds = self.get_input_embeddings()(input_ids)
+        if input_features is None:
+            return inputs_embeds, None
+        audio_embeds = self.get_audio_features(input_features).pooler_output
+        audio_embeds = audio_embeds.to(inputs_embeds.device, inputs_embeds.dtype)
+        mask = self.get_placeholder_mask(input_ids, inputs_embeds, audio_embeds)
+        return inputs_embeds.masked_scatter(mask, audio_embeds), audio_embeds
+
+    def _check_audio_given(self, input_ids: torch.LongTensor | None, input_features) -> None:
+        if input_features is None and input_ids is not None and bool((input_ids == self.config.audio_token_id).any()):
+            raise ValueError(
+                "input_ids contain audio placeholder tokens but no input_features were given: pass the clips' "
+                "input_features (BatProcessor returns both)."
+            )
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        input_features: torch.FloatTensor | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        **kwargs,
     ):
-        """Beam search / several return sequences copy every row; the clips are encoded once and copied after."""
-        features = kw.pop("input_features", None)
-        input_ids, kw = super()._expand_inputs_for_generation(expand_size, is_encoder_decoder, input_ids, **kw)
-        if features is not None:
-            kw["input_features"] = features
-            kw["audio_repeats"] = expand_size
-        return input_ids, kw
+        """`GenerationMixin.generate` with the audio merged into the prompt embeddings first.
+
+        The clips are encoded once, before decoding starts, and the language model decodes from the merged
+        embeddings, as BLIP-2 does; beams and `num_return_sequences` copy whole rows of embeddings, so any number of
+        clips per row stays in order. The returned sequences start with `input_ids` (placeholders included).
+        """
+        if input_features is None:
+            self._check_audio_given(input_ids, input_features)
+        else:
+            inputs_embeds, _ = self.embed_inputs(input_ids, input_features, inputs_embeds)
+        return super().generate(input_ids, inputs_embeds=inputs_embeds, **kwargs)
 
     # ------------------------------------------------------------------ forward
     def forward(
@@ -314,12 +338,12 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         input_features: torch.FloatTensor | None = None,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.LongTensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         inputs_embeds: torch.FloatTensor | None = None,
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         logits_to_keep: int | torch.Tensor = 0,
-        audio_repeats: int = 1,
+        past_key_values: Cache | None = None,
         **kwargs,
     ) -> BatCausalLMOutputWithPast:
         r"""
@@ -327,38 +351,20 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             audio placeholders per clip (from [`BatProcessor`]).
         input_features (`torch.FloatTensor` of shape `(num_clips, 4, num_frames, num_mel_bins)`, *optional*):
             Spatial-AST features, one per placeholder group in reading order.
+        cache (`Cache`, *optional*): the language model's key/value cache; `past_key_values` is its name before
+            transformers 5.24 and is accepted under both.
         labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*): targets aligned with
             `input_ids`; -100 is ignored. Audio placeholder positions are never scored.
-        audio_repeats (`int`, *optional*, defaults to 1): set by `generate()` when it copies each row (beams):
-            `input_features` then holds each clip once and its embeddings are copied to the row copies.
         """
-        if (input_ids is None) == (inputs_embeds is None):
-            raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
-        if inputs_embeds is None:
-            inputs_embeds = self.get_input_embeddings()(input_ids)
+        if cache is not None and past_key_values is not None:
+            raise ValueError("Pass the key/value cache once, as cache= (past_key_values= before transformers 5.24).")
+        cache = cache if cache is not None else past_key_values
+        prefill = cache is None or cache.get_seq_length() == 0
+        if prefill:
+            self._check_audio_given(input_ids, input_features)
+        inputs_embeds, audio_embeds = self.embed_inputs(input_ids, input_features, inputs_embeds)
 
-        audio_embeds = None
-        if input_features is not None:
-            audio_embeds = self.get_audio_features(input_features).pooler_output
-            audio_embeds = audio_embeds.to(inputs_embeds.device, inputs_embeds.dtype)
-            if audio_repeats > 1 and input_ids is not None:
-                audio_embeds = self._repeat_audio_embeds(input_ids, audio_embeds, audio_repeats)
-            mask = self.get_placeholder_mask(input_ids, inputs_embeds, audio_embeds)
-            inputs_embeds = inputs_embeds.masked_scatter(mask, audio_embeds)
-        elif (
-            input_ids is not None and past_key_values is None and bool((input_ids == self.config.audio_token_id).any())
-        ):
-            raise ValueError(
-                "input_ids contain audio placeholder tokens but no input_features were given: pass the clips' "
-                "input_features (BatProcessor returns both)."
-            )
-
-        if (
-            position_ids is None
-            and attention_mask is not None
-            and attention_mask.ndim == 2
-            and past_key_values is None
-        ):
+        if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and prefill:
             # left-padded batches: count positions from the first real token (generate() does the same)
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
@@ -368,9 +374,9 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,
             position_ids=position_ids,
-            past_key_values=past_key_values,
             use_cache=use_cache,
             logits_to_keep=logits_to_keep,
+            **{CACHE_KEY: cache},
             **kwargs,
         )
         logits = outputs.logits
@@ -390,14 +396,9 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             if num_items_in_batch is not None:  # Trainer with gradient accumulation: normalise over all micro-batches
                 loss = loss / torch.as_tensor(num_items_in_batch, device=loss.device, dtype=loss.dtype)
 
-        return BatCausalLMOutputWithPast(
-            loss=loss,
-            logits=logits,
-            past_key_values=outputs.past_key_values,
-            hidden_states=outputs.hidden_states,
-            attentions=outputs.attentions,
-            audio_hidden_states=audio_embeds,
-        )
+        fields = {field.name for field in dataclasses.fields(BatCausalLMOutputWithPast)}
+        language_outputs = {key: value for key, value in outputs.items() if key in fields and key != "loss"}
+        return BatCausalLMOutputWithPast(loss=loss, audio_hidden_states=audio_embeds, **language_outputs)
 
     # ------------------------------------------------------------------ saving / assembling
     @classmethod
