@@ -167,6 +167,9 @@ def test_trainer_draws_class_balanced_batches(tmp_path):
         model=tiny_model(), args=args, train_dataset=ExampleList(range(6)), data_collator=torch.tensor
     )
     assert sorted(torch.cat(list(plain.get_train_dataloader())).tolist()) == list(range(6))
+    trainer.class_balanced_weights = [1.0] * 5
+    with pytest.raises(ValueError, match="5 weights for a train_dataset of 6 examples"):
+        trainer.get_train_dataloader()
 
 
 def test_examples_from_records():

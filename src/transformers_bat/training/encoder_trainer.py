@@ -76,6 +76,11 @@ class SpatialASTTrainer(Trainer):
         its batches across processes and tells it the epoch)."""
         if self.class_balanced_weights is None:
             return super().get_train_dataloader()
+        if len(self.class_balanced_weights) != len(self.train_dataset):
+            raise ValueError(
+                f"class_balanced_weights holds {len(self.class_balanced_weights)} weights for a train_dataset of "
+                f"{len(self.train_dataset)} examples: compute them from the same examples (class_balanced_weights())."
+            )
         args = self.args
         seed = args.seed if args.data_seed is None else args.data_seed
         sampler = ClassBalancedSampler(self.class_balanced_weights, seed=seed)

@@ -52,6 +52,10 @@ class BatCausalLMOutputWithPast(CausalLMOutputWithPast):
     audio_hidden_states: torch.FloatTensor | None = None
 
 
+# what BAT passes on from its language model's outputs (logits, the cache under the installed release's name ...)
+_LANGUAGE_OUTPUT_FIELDS = frozenset(field.name for field in dataclasses.fields(CausalLMOutputWithPast)) - {"loss"}
+
+
 class BatMultiModalProjector(nn.Module):
     """Learnable queries read the encoder tokens through a BLIP-2 Q-Former, then Linear + LayerNorm to the LM width.
 
@@ -396,8 +400,7 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             if num_items_in_batch is not None:  # Trainer with gradient accumulation: normalise over all micro-batches
                 loss = loss / torch.as_tensor(num_items_in_batch, device=loss.device, dtype=loss.dtype)
 
-        fields = {field.name for field in dataclasses.fields(BatCausalLMOutputWithPast)}
-        language_outputs = {key: value for key, value in outputs.items() if key in fields and key != "loss"}
+        language_outputs = {key: value for key, value in outputs.items() if key in _LANGUAGE_OUTPUT_FIELDS}
         return BatCausalLMOutputWithPast(loss=loss, audio_hidden_states=audio_embeds, **language_outputs)
 
     # ------------------------------------------------------------------ saving / assembling
