@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from ..worker_processes import exit_with_parent
 from . import question_types as qt
 from .dataset_card import write_card
 from .generation_summary import GenerationReport, summarize, summarize_records
@@ -266,7 +267,7 @@ def write_dataset(
     bar = _progress_bar(len(jobs), progress)
     if num_proc > 1 and len(jobs) > 1:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=num_proc, mp_context=context) as executor:
+        with ProcessPoolExecutor(num_proc, context, exit_with_parent, (os.getpid(),)) as executor:
             for _ in executor.map(_write_shard, *zip(*jobs)):
                 report.written += 1
                 bar.update(1)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import labels
+from ..worker_processes import exit_with_parent
 from .geometry import AUTHORS_FRAME, OctantWords, label_from_offset, listener_offset
 from .rir_rendering import BinauralRenderer, PlacementConfig, Scene, place_source, target_for_index
 from .rooms import sample_room
@@ -360,8 +361,11 @@ def _record(index: int, scene: Scene, shard: str, offset: int, num_samples: int)
 _WORKER: dict = {}
 
 
-def _init_worker(settings_json: dict) -> None:
+def _init_worker(settings_json: dict, parent_pid: int | None = None) -> None:
     from .hrtf import load_hrir_set
+
+    if parent_pid is not None:
+        exit_with_parent(parent_pid)
 
     settings = BankSettings.from_json(settings_json)
     hrir_set = load_hrir_set(settings.hrtf, settings.sample_rate)
@@ -452,7 +456,7 @@ def render_bank(output_dir, settings: BankSettings, num_workers: int = 1, progre
             # a worker that dies (or a script without an ``if __name__ == "__main__":`` guard) raises
             # BrokenProcessPool here instead of hanging
             executor = ProcessPoolExecutor(
-                num_workers, multiprocessing.get_context("spawn"), _init_worker, (settings_json,)
+                num_workers, multiprocessing.get_context("spawn"), _init_worker, (settings_json, os.getpid())
             )
             results = executor.map(_render_index, indices)
         else:
