@@ -89,9 +89,14 @@ def test_exit_with_parent_ends_an_orphaned_worker(tmp_path):
 
 @pytest.mark.slow
 def test_killed_render_rirs_leaves_no_worker(tmp_path):
-    argv = COMMAND + ["render-rirs", "--output", str(tmp_path / "bank"), "--num-rirs", "400", "--num-workers", "2"]
-    argv += ["--max-order", "1", "--max-rir-seconds", "0.25", "--no-progress"]
-    seen, survivors = kill_and_count_survivors(argv, workers=2)
+    """Killed once the workers render (a shard is written). A worker killed while still starting (spawn imports
+    the package) exits as soon as it reaches its initializer, which checks the parent first."""
+    bank = tmp_path / "bank"
+    argv = COMMAND + ["render-rirs", "--output", str(bank), "--num-rirs", "400", "--num-workers", "2"]
+    argv += ["--shard-size", "2", "--max-order", "1", "--max-rir-seconds", "0.25", "--no-progress"]
+    seen, survivors = kill_and_count_survivors(
+        argv, workers=2, grace_s=30.0, ready=lambda: any(bank.glob("shards/shard-*.json"))
+    )
     assert seen >= 2 and survivors == []
 
 

@@ -82,6 +82,7 @@ def test_input_forms(qa, tmp_path):
     expected = qa(clip, question=question, sampling_rate=RATE)["answer"]
     assert qa(str(path), question=question)["answer"] == expected
     assert qa(path, question=question)["answer"] == expected
+    assert qa(path.read_bytes(), question=question)["answer"] == expected
     assert qa({"array": clip, "sampling_rate": RATE}, question=question)["answer"] == expected
     assert qa(torch.from_numpy(clip), question=question, sampling_rate=RATE)["answer"] == expected
     assert qa({"audio": str(path), "question": question})["answer"] == expected
@@ -110,6 +111,16 @@ def test_batches_need_left_padding(saved_bat):
     clips = [bt.binaural_clip(seed) for seed, _, _ in TRAINED]
     with pytest.raises(ValueError, match="right-padded"):
         qa(clips, question=[q for _, q, _ in TRAINED], sampling_rate=RATE, batch_size=2)
+
+
+def test_processor_built_for_another_model_is_refused(saved_bat):
+    from transformers import AutoModelForMultimodalLM, AutoProcessor
+
+    model = AutoModelForMultimodalLM.from_pretrained(str(saved_bat))
+    processor = AutoProcessor.from_pretrained(str(saved_bat))
+    processor.num_query_tokens = model.config.num_query_tokens + 2
+    with pytest.raises(ValueError, match="writes 6 audio placeholders per clip but the model reads 4"):
+        pipeline("spatial-audio-qa", model=model, processor=processor)
 
 
 def test_generation_kwargs(qa):

@@ -16,12 +16,12 @@ try:  # inside a saved checkpoint (trust_remote_code) the shims sit next to this
 except ImportError:
     from transformers_bat.compat import pipeline_generate_kwargs
 
-AudioLike = str | os.PathLike | np.ndarray | torch.Tensor | dict
+AudioLike = str | os.PathLike | bytes | np.ndarray | torch.Tensor | dict
 
 
 def _is_clip(item) -> bool:
     """One clip: a path, a dict, or an array/tensor of at most 2 dimensions."""
-    return isinstance(item, (str, os.PathLike, dict)) or (
+    return isinstance(item, (str, os.PathLike, dict, bytes, bytearray)) or (
         isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim <= 2
     )
 
@@ -58,6 +58,13 @@ class SpatialAudioQAPipeline(Pipeline):
         super().__init__(*args, **kwargs)
         if self.processor is None:
             raise ValueError("The spatial-audio-qa pipeline needs a BatProcessor (processor=...).")
+        expected = getattr(self.model.config, "num_query_tokens", None)
+        if expected is not None and getattr(self.processor, "num_query_tokens", expected) != expected:
+            raise ValueError(
+                f"The processor writes {self.processor.num_query_tokens} audio placeholders per clip but the model "
+                f"reads {expected} query tokens: use the processor saved with this model "
+                f"(BatProcessor.from_config(model.config, tokenizer) builds a matching one)."
+            )
         # Batches go through the default collate (`pad_collate_fn`), which left-pads token ids with the processor's
         # tokenizer. The clips' features have one fixed shape and need no padding, so the feature extractor takes
         # no part (its padding side, unused, would otherwise conflict with the tokenizer's).

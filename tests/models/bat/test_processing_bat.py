@@ -81,6 +81,8 @@ def test_input_forms_agree_and_stereo_files_keep_channels(processor, tmp_path):
         path,
         {"array": clip, "sampling_rate": RATE},
         {"path": str(path)},
+        {"bytes": path.read_bytes(), "path": "clip.wav"},  # datasets' Audio(decode=False)
+        path.read_bytes(),
     ]
     features = [processor(audio=form, text="Where?", sampling_rate=RATE)["input_features"] for form in forms]
     for other in features[1:]:
@@ -162,6 +164,8 @@ def test_missing_or_empty_question(processor):
         processor(audio=clip, text=[], sampling_rate=RATE)
     with pytest.raises(ValueError, match="must be a string"):
         processor(audio=clip, text=[3], sampling_rate=RATE)
+    with pytest.raises(ValueError, match=r"question\[1\] contains the audio placeholder '<\|AUDIO\|>'"):
+        processor(audio=clip, text=["ok?", "Where is <|AUDIO|> from?"], sampling_rate=RATE)
 
 
 def test_missing_audio(processor):
@@ -197,6 +201,8 @@ def test_wrong_sampling_rate(processor, rate):
 def test_dict_without_rate(processor):
     with pytest.raises(ValueError, match="needs 'sampling_rate'"):
         processor(audio={"array": bt.binaural_clip(0)}, text="Where?")
+    with pytest.raises(ValueError, match="needs 'array' .*, 'bytes' .* or 'path'"):
+        processor(audio={"bytes": None, "path": None}, text="Where?")
 
 
 def test_too_long_audio(processor):

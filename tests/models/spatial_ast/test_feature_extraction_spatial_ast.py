@@ -140,6 +140,10 @@ BAD_INPUTS = [
     ([], "empty batch"),
     (42, "Unsupported audio input of type int"),
     (torch.zeros(2, 100, dtype=torch.complex64), "floating-point audio .* complex64"),
+    # int16 PCM cast to float without scaling (scipy.io.wavfile + astype): 80 dB too loud
+    (np.stack([np.full(100, 12000.0), np.full(100, -9000.0)]).astype(np.float32), r"is 1.2e\+04.*integer PCM"),
+    (np.full((2, 100), np.finfo(np.float32).max, dtype=np.float32), "integer PCM cast to float"),
+    ([np.zeros((2, 10)), [[0.0], [0.0, 1.0]]], r"audio\[1\]: cannot read list as audio"),
 ]
 
 
@@ -160,3 +164,44 @@ def test_bad_files_raise_clear_errors(extractor, tmp_path):
     sf.write(mono, np.zeros(1000, dtype=np.float32), 32000)
     with pytest.raises(ValueError, match="mono.wav.*got mono"):
         extractor(str(mono))
+
+
+def test_loud_but_plausible_audio_is_accepted(extractor):
+    """Rendered scenes are never clipped (as the release) and peak at up to ~9: they pass the full-scale check."""
+    clip = np.stack([np.full(3200, 8.5), np.full(3200, -2.0)]).astype(np.float32)
+    assert np.isfinite(extractor(clip, sampling_rate=32000)["input_features"]).all()
+
+
+@pytest.mark.parametrize("rate", ["32000", True, 0, -16000, 44100.5, float("nan")])
+def test_bad_sampling_rates_raise(extractor, rate):
+    clip = np.zeros((2, 3200), dtype=np.float32)
+    with pytest.raises(ValueError, match="sampling_rate must be a positive whole number of Hz"):
+        extractor(clip, sampling_rate=rate)
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"hop_length": 0}, "hop_length must be a positive integer"),
+        ({"n_fft": -1}, "n_fft must be a positive integer"),
+        ({"num_mel_bins": 0}, "num_mel_bins must be a positive integer"),
+        ({"num_frames": 2.5}, "num_frames must be a positive integer"),
+        ({"sampling_rate": "32000"}, "sampling_rate must be a positive whole number"),
+        ({"max_length_s": 0}, "max_length_s must be positive"),
+        ({"max_frequency": 20000.0}, "max_frequency <= sampling_rate / 2"),
+        ({"min_frequency": 500.0, "max_frequency": 400.0}, "min_frequency < max_frequency"),
+    ],
+)
+def test_bad_settings_raise(settings, message):
+    with pytest.raises(ValueError, match=message):
+        SpatialASTFeatureExtractor(**settings)
+
+
+def test_encoded_bytes_read_like_the_file(extractor, tmp_path):
+    clip = binaural_test_signal(batch=1, seconds=0.5)[0].numpy()
+    path = tmp_path / "clip.flac"
+    sf.write(path, clip.T, 32000)
+    from_bytes = extractor(path.read_bytes())["input_features"]
+    np.testing.assert_array_equal(from_bytes, extractor(str(path))["input_features"])
+    with pytest.raises(ValueError, match="Could not read the 9 bytes given as audio"):
+        extractor(b"not audio")

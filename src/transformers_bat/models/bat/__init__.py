@@ -8,7 +8,7 @@ from .modeling_bat import (
     BatPreTrainedModel,
     write_remote_code,
 )
-from .processing_bat import BatProcessor, load_binaural
+from .processing_bat import BatProcessor
 
 __all__ = [
     "BAT_PROMPT_TEMPLATE",
@@ -19,6 +19,5 @@ __all__ = [
     "BatMultiModalProjector",
     "BatPreTrainedModel",
     "BatProcessor",
-    "load_binaural",
     "write_remote_code",
 ]

@@ -283,7 +283,7 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
             raise ValueError(
                 f"Audio placeholder tokens and audio clips do not match: {int(per_row.sum())} placeholder tokens "
                 f"({int(per_row.sum()) // num_queries} clips x {num_queries}) but input_features holds {num_clips} "
-                f"clip(s)."
+                f"clip(s). Build inputs with a BatProcessor whose num_query_tokens is the model's ({num_queries})."
             )
         return special.unsqueeze(-1).expand_as(inputs_embeds)
 

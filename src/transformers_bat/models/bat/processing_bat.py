@@ -11,30 +11,18 @@ from transformers import BatchFeature, ProcessorMixin
 
 try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
     from .configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
-    from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+    from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor, check_sampling_rate, read_audio
 except ImportError:
     from transformers_bat.models.bat.configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
-    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import (
+        SpatialASTFeatureExtractor,
+        check_sampling_rate,
+        read_audio,
+    )
 
 
 def _clip_name(index: int, item) -> str:
     return f"audio[{index}]" + (f" ({item})" if isinstance(item, (str, os.PathLike)) else "")
-
-
-def load_binaural(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Read an audio file keeping its channels: `(channels, samples)` float32 and its rate.
-
-    transformers' `load_audio` downmixes to mono, which would erase every spatial cue.
-    """
-    import soundfile as sf
-
-    if not os.path.isfile(path):
-        raise ValueError(f"Audio file not found: {path}")
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as error:  # soundfile raises several types for unreadable / non-audio files
-        raise ValueError(f"Could not read {path} as audio (soundfile: {error}).") from error
-    return np.ascontiguousarray(data.T), int(rate)
 
 
 class BatProcessor(ProcessorMixin):
@@ -108,8 +96,7 @@ class BatProcessor(ProcessorMixin):
         """The prompt of one question (the template filled in; braces in the question are kept verbatim)."""
         return self.prompt_template.replace("{instruction}", question)
 
-    @staticmethod
-    def _check_questions(text) -> list[str]:
+    def _check_questions(self, text) -> list[str]:
         if text is None:
             raise ValueError("A question is required: pass text='Where is the sound coming from?' (or a list).")
         if not isinstance(text, (str, list, tuple)):
@@ -122,6 +109,11 @@ class BatProcessor(ProcessorMixin):
                 raise ValueError(f"question[{i}] must be a string, got {type(question).__name__}.")
             if not question.strip():
                 raise ValueError(f"question[{i}] is empty: ask something about the audio.")
+            if self.audio_token in question:
+                raise ValueError(
+                    f"question[{i}] contains the audio placeholder {self.audio_token!r}: the processor places the "
+                    f"placeholders of each clip itself, so leave it out of the text."
+                )
         return questions
 
     # ------------------------------------------------------------------ audio
@@ -129,7 +121,7 @@ class BatProcessor(ProcessorMixin):
         """Flatten the accepted audio forms into `(array_or_tensor, rate, name)` per clip; files are read here."""
         if audio is None:
             raise ValueError("BAT answers questions about audio: pass audio (a (2, samples) array, path or dict).")
-        if isinstance(audio, (str, os.PathLike, dict)) or (
+        if isinstance(audio, (str, os.PathLike, dict, bytes, bytearray)) or (
             isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim <= 2
         ):
             audio = [audio]
@@ -146,29 +138,29 @@ class BatProcessor(ProcessorMixin):
         for i, item in enumerate(audio):
             name, rate = _clip_name(i, item), sampling_rate
             if isinstance(item, dict):
-                if "array" not in item and "raw" not in item and "path" not in item:
-                    raise ValueError(f"{name}: an audio dict needs 'array' (and 'sampling_rate') or 'path'.")
                 if "array" in item or "raw" in item:
                     rate = item.get("sampling_rate", sampling_rate)
                     if rate is None:
                         raise ValueError(f"{name}: an audio dict needs 'sampling_rate' next to 'array'.")
                     item = item["array"] if "array" in item else item["raw"]
-                else:
+                elif item.get("bytes") is not None:  # datasets' Audio(decode=False): the encoded file
+                    item = item["bytes"]
+                elif item.get("path") is not None:
                     item = item["path"]
+                else:
+                    raise ValueError(
+                        f"{name}: an audio dict needs 'array' (and 'sampling_rate'), 'bytes' (an encoded file) or "
+                        f"'path'."
+                    )
+            if isinstance(item, (bytes, bytearray)):
+                item, rate = read_audio(item)
             if isinstance(item, (str, os.PathLike)):
                 name = f"audio[{i}] ({item})"
-                item, rate = load_binaural(item)
+                item, rate = read_audio(item)
             if rate is not None:
-                self._check_rate(rate, name)
+                rate = check_sampling_rate(rate, f"{name}: sampling_rate")
             clips.append((item, rate, name))
         return clips
-
-    @staticmethod
-    def _check_rate(rate, name: str) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, (int, np.integer, float)) or not rate > 0:
-            raise ValueError(f"{name}: sampling_rate must be a positive number of Hz, got {rate!r}.")
-        if float(rate) != int(rate):
-            raise ValueError(f"{name}: sampling_rate must be a whole number of Hz, got {rate!r}.")
 
     def _check_length(self, clip, rate: int | None, name: str, truncation: bool) -> None:
         shape = tuple(clip.shape) if hasattr(clip, "shape") else np.shape(clip)
@@ -207,7 +199,7 @@ class BatProcessor(ProcessorMixin):
             try:
                 features = self.feature_extractor(batch, sampling_rate=rate, return_tensors="pt").input_features
             except ValueError as error:
-                names = ", ".join(clips[i][2] for i in indices)
+                names = ", ".join(clips[i][2] for i in indices[:5]) + (", ..." if len(indices) > 5 else "")
                 raise ValueError(f"{error} (clips: {names})") from error
             for row, i in enumerate(indices):
                 rows[i] = features[row]
@@ -331,4 +323,4 @@ class BatProcessor(ProcessorMixin):
         return files
 
 
-__all__ = ["BatProcessor", "load_binaural"]
+__all__ = ["BatProcessor"]

@@ -11,13 +11,58 @@ import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank
 
-AudioInput = np.ndarray | torch.Tensor | str | os.PathLike
+AudioInput = np.ndarray | torch.Tensor | str | os.PathLike | bytes
+
+# Float audio lives in [-1, 1]; rendered scenes (a -14 dBFS source through a close RIR, never clipped, as the
+# release) peak at up to ~9. A peak past this bound is integer PCM cast to float without scaling (int16 speech peaks
+# in the thousands) or garbage, and would be featurised 40-90 dB too loud.
+MAX_ABS_AMPLITUDE = 64.0
+
+
+# Audio rates we accept, in Hz: below, the number is a mistake (bits, kHz); above, no microphone records.
+MIN_SAMPLING_RATE, MAX_SAMPLING_RATE = 1_000, 1_000_000
+
+
+def check_sampling_rate(rate, name: str = "sampling_rate") -> int:
+    """A whole number of Hz between 1 kHz and 1 MHz as an int; anything else (a string, a bool, 44.1, 16) raises a
+    ValueError."""
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer, float, np.floating)):
+        raise ValueError(f"{name} must be a positive whole number of Hz, got {rate!r} ({type(rate).__name__}).")
+    if not np.isfinite(rate) or rate <= 0 or float(rate) != int(rate):
+        raise ValueError(f"{name} must be a positive whole number of Hz, got {rate!r}.")
+    if not MIN_SAMPLING_RATE <= rate <= MAX_SAMPLING_RATE:
+        raise ValueError(
+            f"{name} must be a positive whole number of Hz between {MIN_SAMPLING_RATE:,} and {MAX_SAMPLING_RATE:,}, "
+            f"got {rate!r} (pass Hz, not kHz)."
+        )
+    return int(rate)
 
 
 def _tensor_to_numpy(tensor: torch.Tensor) -> np.ndarray:
     tensor = tensor.detach().cpu()
     # numpy has no bfloat16: widen low-precision floats, keep other dtypes so the dtype check can name them
     return (tensor.float() if tensor.is_floating_point() else tensor).numpy()
+
+
+def read_audio(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
+    """A file path, or the encoded bytes of a file (wav, flac, ogg ...), read with soundfile with its channels kept:
+    `(channels, samples)` float32 and the file's rate. (transformers' `load_audio` downmixes to mono, which would
+    erase every spatial cue.)"""
+    import io
+
+    import soundfile as sf
+
+    if isinstance(source, (bytes, bytearray)):
+        handle, name = io.BytesIO(source), f"the {len(source)} bytes given"
+    elif not os.path.isfile(source):
+        raise ValueError(f"Audio file not found: {source}")
+    else:
+        handle, name = str(source), f"audio file {source}"
+    try:
+        data, rate = sf.read(handle, dtype="float32", always_2d=True)
+    except Exception as error:  # soundfile raises several types for unreadable files
+        raise ValueError(f"Could not read {name} as audio (soundfile: {error}).") from error
+    return np.ascontiguousarray(data.T), int(rate)
 
 
 class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
@@ -60,6 +105,22 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         **kwargs,
     ):
         kwargs.pop("feature_size", None)  # derived from num_mel_bins; present in saved configs
+        sampling_rate = check_sampling_rate(sampling_rate)
+        for name, value in (
+            ("n_fft", n_fft),
+            ("hop_length", hop_length),
+            ("num_mel_bins", num_mel_bins),
+            ("num_frames", num_frames),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        if not max_length_s > 0 or max_length_s * sampling_rate < 1:
+            raise ValueError(f"max_length_s must be positive (at least one sample), got {max_length_s!r}.")
+        if not 0 <= min_frequency < max_frequency <= sampling_rate / 2:
+            raise ValueError(
+                f"Need 0 <= min_frequency < max_frequency <= sampling_rate / 2 = {sampling_rate / 2:g} Hz, got "
+                f"{min_frequency!r} and {max_frequency!r}."
+            )
         super().__init__(feature_size=num_mel_bins, sampling_rate=sampling_rate, padding_value=padding_value, **kwargs)
         self.max_length_s = max_length_s
         self.n_fft = n_fft
@@ -95,17 +156,6 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         return output
 
     # ------------------------------------------------------------------ input checking
-    def _read_file(self, path: str | os.PathLike) -> tuple[np.ndarray, int]:
-        import soundfile as sf
-
-        if not os.path.isfile(path):
-            raise ValueError(f"Audio file not found: {path}")
-        try:
-            data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-        except Exception as error:  # soundfile raises several types for unreadable files
-            raise ValueError(f"Could not read audio file {path} with soundfile: {error}") from error
-        return data.T, int(rate)
-
     def _check_clip(self, clip: np.ndarray, position: str) -> np.ndarray:
         if clip.dtype.kind not in "f":
             raise ValueError(
@@ -132,18 +182,29 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
             raise ValueError(f"{position}: the audio is empty (0 samples).")
         if not np.isfinite(clip).all():
             raise ValueError(f"{position}: the audio contains NaN or infinite values.")
+        peak = float(np.abs(clip).max())
+        if peak > MAX_ABS_AMPLITUDE:
+            raise ValueError(
+                f"{position}: the peak amplitude is {peak:.4g}, far above full scale (float audio lies in [-1, 1]). "
+                f"This looks like integer PCM cast to float without scaling (e.g. scipy.io.wavfile int16: divide "
+                f"by 32768)."
+            )
         return clip.astype(np.float32, copy=False)
 
     def _resample(self, clip: np.ndarray, rate: int) -> np.ndarray:
+        """To our rate; only the part that reaches the window (plus the filter's reach) is resampled."""
         if rate == self.sampling_rate:
             return clip
         import soxr
 
-        return soxr.resample(clip.T, rate, self.sampling_rate, quality="HQ").T.astype(np.float32)
+        needed = int(np.ceil((self.max_length_s + 0.1) * rate)) + 64
+        return soxr.resample(clip[:, :needed].T, rate, self.sampling_rate, quality="HQ").T.astype(np.float32)
 
     def _to_clips(self, raw_audio, sampling_rate: int | None) -> list[np.ndarray]:
         """Normalise every accepted input form into a list of float32 (2, T) clips at our rate."""
-        if isinstance(raw_audio, (str, os.PathLike)):
+        if sampling_rate is not None:
+            sampling_rate = check_sampling_rate(sampling_rate)
+        if isinstance(raw_audio, (str, os.PathLike, bytes, bytearray)):
             raw_audio = [raw_audio]
         elif isinstance(raw_audio, torch.Tensor):
             raw_audio = _tensor_to_numpy(raw_audio)
@@ -164,7 +225,8 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
             )
         if len(raw_audio) == 0:
             raise ValueError("Got an empty batch of audio.")
-        if sampling_rate is None and not all(isinstance(a, (str, os.PathLike)) for a in raw_audio):
+        encoded = (str, os.PathLike, bytes, bytearray)
+        if sampling_rate is None and not all(isinstance(a, encoded) for a in raw_audio):
             warnings.warn(
                 f"No sampling_rate given: assuming {self.sampling_rate} Hz. Pass `sampling_rate=` to avoid silent "
                 f"errors.",
@@ -173,12 +235,16 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         clips = []
         for i, item in enumerate(raw_audio):
             position = f"audio[{i}]"
-            if isinstance(item, (str, os.PathLike)):
-                item, rate = self._read_file(item)
-                position = f"{position} ({raw_audio[i]})"
+            if isinstance(item, encoded):
+                if not isinstance(item, (bytes, bytearray)):
+                    position = f"{position} ({raw_audio[i]})"
+                item, rate = read_audio(item)
             else:
                 rate = sampling_rate if sampling_rate is not None else self.sampling_rate
-                item = _tensor_to_numpy(item) if isinstance(item, torch.Tensor) else np.asarray(item)
+                try:
+                    item = _tensor_to_numpy(item) if isinstance(item, torch.Tensor) else np.asarray(item)
+                except (TypeError, ValueError) as error:  # ragged lists, objects numpy cannot hold
+                    raise ValueError(f"{position}: cannot read {type(item).__name__} as audio ({error}).") from error
             clips.append(self._resample(self._check_clip(item, position), rate))
         return clips
 
@@ -312,9 +378,12 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         waveforms = torch.from_numpy(np.stack(clips)).to(device or "cpu")
         with torch.no_grad():
             features = self.extract_features(waveforms)
+        if not bool(torch.isfinite(features).all()):
+            bad = sorted({int(i) for i in (~torch.isfinite(features)).flatten(1).any(1).nonzero().flatten()})
+            raise ValueError(f"Non-finite features for clip(s) {bad}: the audio is out of any sensible range.")
         if return_tensors == "pt":
             return BatchFeature({"input_features": features})
         return BatchFeature({"input_features": features.cpu().numpy()}, tensor_type=return_tensors)
 
 
-__all__ = ["SpatialASTFeatureExtractor"]
+__all__ = ["SpatialASTFeatureExtractor", "check_sampling_rate", "read_audio"]
