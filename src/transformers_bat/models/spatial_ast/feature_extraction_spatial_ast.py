@@ -13,10 +13,11 @@ from transformers.audio_utils import mel_filter_bank
 
 AudioInput = np.ndarray | torch.Tensor | str | os.PathLike | bytes
 
-# Float audio lives in [-1, 1]; rendered scenes (a -14 dBFS source through a close RIR, never clipped, as the
-# release) peak at up to ~9. A peak past this bound is integer PCM cast to float without scaling (int16 speech peaks
-# in the thousands) or garbage, and would be featurised 40-90 dB too loud.
-MAX_ABS_AMPLITUDE = 64.0
+# Float audio lives in [-1, 1], but rendered scenes (a -14 dBFS source through a close RIR, never clipped, as the
+# release) peak at up to ~9, more for a lone click. Two kinds of input are refused: whole-number samples past full
+# scale (integer PCM cast to float without scaling, featurised ~90 dB too loud) and peaks past this bound, 80 dB
+# above full scale, which no recording or render reaches.
+MAX_ABS_AMPLITUDE = 1e4
 
 
 # Audio rates we accept, in Hz: below, the number is a mistake (bits, kHz); above, no microphone records.
@@ -183,11 +184,15 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         if not np.isfinite(clip).all():
             raise ValueError(f"{position}: the audio contains NaN or infinite values.")
         peak = float(np.abs(clip).max())
+        if peak > 2.0 and np.array_equal(clip, np.round(clip)):
+            raise ValueError(
+                f"{position}: the samples are whole numbers up to {peak:.6g}, not float audio in [-1, 1]: this is "
+                f"integer PCM cast to float without scaling (e.g. scipy.io.wavfile int16: divide by 32768)."
+            )
         if peak > MAX_ABS_AMPLITUDE:
             raise ValueError(
-                f"{position}: the peak amplitude is {peak:.4g}, far above full scale (float audio lies in [-1, 1]). "
-                f"This looks like integer PCM cast to float without scaling (e.g. scipy.io.wavfile int16: divide "
-                f"by 32768)."
+                f"{position}: the peak amplitude is {peak:.4g}, more than 80 dB above full scale (float audio lies "
+                f"in [-1, 1]): rescale it."
             )
         return clip.astype(np.float32, copy=False)
 
