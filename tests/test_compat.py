@@ -54,6 +54,8 @@ def test_pipeline_generate_kwargs_shim():
 
 def _package_classes():
     for info in pkgutil.walk_packages(transformers_bat.__path__, prefix="transformers_bat."):
+        if info.name.endswith(".__main__"):
+            continue  # runs the command when imported, and defines no class
         module = importlib.import_module(info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ == info.name:

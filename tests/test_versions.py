@@ -81,3 +81,11 @@ def test_env_command(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--version"])
     assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"transformers-bat {report['transformers-bat']}"
+
+
+def test_python_dash_m_runs_the_command():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "transformers_bat", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("transformers-bat ")
