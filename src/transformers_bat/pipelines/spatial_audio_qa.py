@@ -11,17 +11,19 @@ from transformers import Pipeline
 
 from .answer_parsing import parse_answer
 
-try:  # inside a saved checkpoint (trust_remote_code) the shims sit next to this file
+try:  # inside a saved checkpoint (trust_remote_code) the shims and the feature extractor sit next to this file
     from .compat import pipeline_generate_kwargs
+    from .feature_extraction_spatial_ast import ENCODED_AUDIO
 except ImportError:
     from transformers_bat.compat import pipeline_generate_kwargs
+    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import ENCODED_AUDIO
 
 AudioLike = str | os.PathLike | bytes | np.ndarray | torch.Tensor | dict
 
 
 def _is_clip(item) -> bool:
     """One clip: a path, a dict, or an array/tensor of at most 2 dimensions."""
-    return isinstance(item, (str, os.PathLike, dict, bytes, bytearray)) or (
+    return isinstance(item, (*ENCODED_AUDIO, dict)) or (
         isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim <= 2
     )
 

@@ -11,10 +11,16 @@ from transformers import BatchFeature, ProcessorMixin
 
 try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
     from .configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
-    from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor, check_sampling_rate, read_audio
+    from .feature_extraction_spatial_ast import (
+        ENCODED_AUDIO,
+        SpatialASTFeatureExtractor,
+        check_sampling_rate,
+        read_audio,
+    )
 except ImportError:
     from transformers_bat.models.bat.configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
     from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import (
+        ENCODED_AUDIO,
         SpatialASTFeatureExtractor,
         check_sampling_rate,
         read_audio,
@@ -121,7 +127,7 @@ class BatProcessor(ProcessorMixin):
         """Flatten the accepted audio forms into `(array_or_tensor, rate, name)` per clip; files are read here."""
         if audio is None:
             raise ValueError("BAT answers questions about audio: pass audio (a (2, samples) array, path or dict).")
-        if isinstance(audio, (str, os.PathLike, dict, bytes, bytearray)) or (
+        if isinstance(audio, (*ENCODED_AUDIO, dict)) or (
             isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim <= 2
         ):
             audio = [audio]
@@ -152,10 +158,8 @@ class BatProcessor(ProcessorMixin):
                         f"{name}: an audio dict needs 'array' (and 'sampling_rate'), 'bytes' (an encoded file) or "
                         f"'path'."
                     )
-            if isinstance(item, (bytes, bytearray)):
-                item, rate = read_audio(item)
-            if isinstance(item, (str, os.PathLike)):
-                name = f"audio[{i}] ({item})"
+            if isinstance(item, ENCODED_AUDIO):
+                name = _clip_name(i, item)  # names the path, also one found inside a dict
                 item, rate = read_audio(item)
             if rate is not None:
                 rate = check_sampling_rate(rate, f"{name}: sampling_rate")

@@ -12,6 +12,8 @@ from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank
 
 AudioInput = np.ndarray | torch.Tensor | str | os.PathLike | bytes
+# audio given as a file: a path, or the file's encoded bytes (read with `read_audio`)
+ENCODED_AUDIO = (str, os.PathLike, bytes, bytearray)
 
 # Float audio lives in [-1, 1], but rendered scenes (a -14 dBFS source through a close RIR, never clipped, as the
 # release) peak at up to ~9, more for a lone click. Two kinds of input are refused: whole-number samples past full
@@ -209,7 +211,7 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         """Normalise every accepted input form into a list of float32 (2, T) clips at our rate."""
         if sampling_rate is not None:
             sampling_rate = check_sampling_rate(sampling_rate)
-        if isinstance(raw_audio, (str, os.PathLike, bytes, bytearray)):
+        if isinstance(raw_audio, ENCODED_AUDIO):
             raw_audio = [raw_audio]
         elif isinstance(raw_audio, torch.Tensor):
             raw_audio = _tensor_to_numpy(raw_audio)
@@ -230,8 +232,7 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
             )
         if len(raw_audio) == 0:
             raise ValueError("Got an empty batch of audio.")
-        encoded = (str, os.PathLike, bytes, bytearray)
-        if sampling_rate is None and not all(isinstance(a, encoded) for a in raw_audio):
+        if sampling_rate is None and not all(isinstance(a, ENCODED_AUDIO) for a in raw_audio):
             warnings.warn(
                 f"No sampling_rate given: assuming {self.sampling_rate} Hz. Pass `sampling_rate=` to avoid silent "
                 f"errors.",
@@ -240,7 +241,7 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         clips = []
         for i, item in enumerate(raw_audio):
             position = f"audio[{i}]"
-            if isinstance(item, encoded):
+            if isinstance(item, ENCODED_AUDIO):
                 if not isinstance(item, (bytes, bytearray)):
                     position = f"{position} ({raw_audio[i]})"
                 item, rate = read_audio(item)
@@ -391,4 +392,4 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         return BatchFeature({"input_features": features.cpu().numpy()}, tensor_type=return_tensors)
 
 
-__all__ = ["SpatialASTFeatureExtractor", "check_sampling_rate", "read_audio"]
+__all__ = ["ENCODED_AUDIO", "SpatialASTFeatureExtractor", "check_sampling_rate", "read_audio"]
