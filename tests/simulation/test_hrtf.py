@@ -5,8 +5,11 @@ import pytest
 from transformers_bat.simulation.hrtf import load_hrir_set, load_kemar, oriented, read_sofa, spherical_head
 
 
-def _write_sofa(path, convention="SimpleFreeFieldHRIR", receivers=2, sample_rate=48000):
-    """A minimal SOFA-style HDF5 file: a click delayed more at the ear facing away from each source."""
+def _write_sofa(path, convention="SimpleFreeFieldHRIR", receivers=2, sample_rate=48000, damage=None):
+    """A minimal SOFA-style HDF5 file: a click delayed more at the ear facing away from each source.
+
+    ``damage(impulse_responses, positions)`` may edit the arrays in place before they are written.
+    """
     azimuths = np.arange(0, 360, 30.0)
     positions = np.stack([azimuths, np.zeros_like(azimuths), np.full_like(azimuths, 1.2)], axis=1)
     impulse_responses = np.zeros((len(azimuths), receivers, 64))
@@ -14,6 +17,8 @@ def _write_sofa(path, convention="SimpleFreeFieldHRIR", receivers=2, sample_rate
         lateral = np.sin(np.radians(azimuth))  # +1 = left (SOFA azimuth is counter-clockwise from the front)
         impulse_responses[m, 0, 10 + int(round(-10 * lateral)) + 10] = 1.0
         impulse_responses[m, -1, 10 + int(round(10 * lateral)) + 10] = 1.0
+    if damage is not None:
+        damage(impulse_responses, positions)
     with h5py.File(path, "w") as sofa:
         sofa.attrs["SOFAConventions"] = np.bytes_(convention)
         sofa.create_dataset("Data.IR", data=impulse_responses)
@@ -72,3 +77,53 @@ def test_oriented_directivity_turns_with_heading():
         facing_y.get_response_cartesian(np.array([[-1.0, 0, 0]]))[0], head.nearest([0, 1, 0])[0]
     )
     np.testing.assert_allclose(left.get_response_cartesian(np.array([[0, 1.0, 0]]))[0], head.nearest([0, 1, 0])[0])
+
+
+def _silence(impulse_responses, positions):
+    impulse_responses[:] = 0.0
+
+
+def _silence_one_ear(impulse_responses, positions):
+    impulse_responses[3, 1] = 0.0
+
+
+def _nan(impulse_responses, positions):
+    impulse_responses[0, 0, 5] = np.nan
+
+
+def _repeat_position(impulse_responses, positions):
+    positions[1] = positions[0]
+
+
+@pytest.mark.parametrize(
+    "damage, sample_rate, message",
+    [
+        (_silence, 48000, r"the left ear and the right ear are silent \(all-zero impulse responses\)"),
+        (_silence_one_ear, 48000, "1 of 12 measurements have an all-zero ear"),
+        (_nan, 48000, "left contains NaN or infinite values"),
+        (_repeat_position, 48000, "1 pair\\(s\\) of measurements share a position"),
+        (None, 0, "Data.SamplingRate 0.0 is not a whole rate in 8000-384000 Hz"),
+        (None, 44100.5, "Data.SamplingRate 44100.5 is not a whole rate"),
+    ],
+)
+def test_invalid_hrtfs_are_refused(tmp_path, damage, sample_rate, message):
+    """An all-zero or NaN SOFA would otherwise render a silent or NaN bank with exit code 0."""
+    path = _write_sofa(tmp_path / "bad.sofa", sample_rate=sample_rate, damage=damage)
+    with pytest.raises(ValueError, match=message):
+        read_sofa(path)
+
+
+def test_cartesian_positions_at_the_listener_are_refused(tmp_path):
+    path = _write_sofa(tmp_path / "cartesian.sofa")
+    with h5py.File(path, "a") as sofa:
+        del sofa["SourcePosition"]
+        positions = np.zeros((12, 3))
+        positions[1:, 0] = 1.0
+        sofa.create_dataset("SourcePosition", data=positions).attrs["Type"] = np.bytes_("cartesian")
+    with pytest.raises(ValueError, match=r"measurements at the listener's position \(0, 0, 0\)"):
+        read_sofa(path)
+
+
+def test_bundled_and_modelled_sets_pass_validation():
+    assert load_kemar().left.shape[0] == 710  # validation runs in HRIRSet.__post_init__
+    assert spherical_head().left.shape[0] == 512

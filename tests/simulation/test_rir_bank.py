@@ -12,6 +12,7 @@ import pytest
 
 from transformers_bat import labels
 from transformers_bat.simulation import rir_bank
+from transformers_bat.simulation.hrtf import hrtf_content_hash
 from transformers_bat.simulation.rir_bank import BankSettings, RIRBank, RIRFileError, render_bank
 from transformers_bat.simulation.rir_rendering import PlacementConfig
 
@@ -145,16 +146,92 @@ def test_bank_errors(reference_bank, tmp_path):
         RIRBank.open(tmp_path / "busy")
 
 
-def test_unreadable_shard_is_a_clear_error(reference_bank, tmp_path):
+def test_truncated_shard_is_named_when_the_bank_opens(reference_bank, tmp_path):
+    """A truncated shard used to open fine and fail only when one of its RIRs was read (or never, in generate-qa)."""
     import shutil
 
     copy = tmp_path / "copy"
     shutil.copytree(reference_bank, copy)
     (copy / "shards" / "shard-00001.npy").write_bytes(b"garbage")
-    bank = RIRBank.open(copy)
-    bank.load(bank.ids[0])
-    with pytest.raises(RIRFileError, match=r"cannot read RIR shard .*shard-00001.npy \(for 'room000001/000004'\)"):
-        bank.load(bank.ids[4])
+    with pytest.raises(
+        RIRFileError,
+        match=r"(?s)is damaged:.*shard-00001.npy has 7 bytes, \d+ were written \(truncated or replaced\): delete it "
+        r"\(and its .json\) and rerun render-rirs",
+    ):
+        RIRBank.open(copy)
+
+
+def test_resume_renders_a_truncated_shard_again(reference_bank, tmp_path, caplog):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(reference_bank, copy)
+    shard = copy / "shards" / "shard-00001.npy"
+    shard.write_bytes(shard.read_bytes()[:1000])
+    with caplog.at_level("WARNING"):
+        render_bank(copy, tiny_settings(), progress=False)
+    assert "shard-00001.npy has 1000 bytes" in caplog.text and "rendering shard 1 again" in caplog.text
+    assert digest(copy) == digest(reference_bank)
+
+
+def test_verify_finds_damage_of_the_same_size(reference_bank, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(reference_bank, copy)
+    shard = copy / "shards" / "shard-00002.npy"
+    data = bytearray(shard.read_bytes())
+    data[-5] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    bank = RIRBank.open(copy)  # the cheap size check passes
+    assert RIRBank.open(reference_bank).verify() == []
+    with pytest.raises(RIRFileError, match="shard-00002.npy has the recorded size but not the recorded SHA-256"):
+        bank.verify()
+
+
+def test_truncated_json_names_the_file(reference_bank, tmp_path):
+    import shutil
+
+    from transformers_bat.files import CorruptFileError
+
+    copy = tmp_path / "copy"
+    shutil.copytree(reference_bank, copy)
+    merged = copy / "reverberation.json"
+    merged.write_text(merged.read_text()[:500])
+    with pytest.raises(CorruptFileError, match=r"reverberation.json is not valid JSON \(truncated or damaged\?\)"):
+        RIRBank.open(copy)
+    merged.unlink()  # a bank read from its shards (as when interrupted)
+    shard_json = copy / "shards" / "shard-00000.json"
+    shard_json.write_text(shard_json.read_text()[:300])
+    with pytest.raises(CorruptFileError, match="shard-00000.json is not valid JSON.*delete it \\(and its .npy\\)"):
+        RIRBank.open(copy)
+
+
+def test_fingerprint_follows_what_decides_the_bytes(reference_bank, tmp_path):
+    bank = RIRBank.open(reference_bank)
+    same_rirs = BankSettings.from_json(bank.settings)
+    assert rir_bank.bank_fingerprint(same_rirs.to_json() | {"num_rirs": 99, "shard_size": 7}) == bank.fingerprint()
+    other_seed = json.loads(json.dumps(bank.settings)) | {"seed": 6}
+    assert rir_bank.bank_fingerprint(other_seed) != bank.fingerprint()
+    assert bank.settings["hrtf_sha256"] == hrtf_content_hash("kemar")
+
+
+def test_a_replaced_hrtf_file_blocks_the_resume(tmp_path, monkeypatch):
+    """A SOFA file swapped between a kill and the resume would give a bank that mixes two heads."""
+    from tests.simulation.test_hrtf import _write_sofa
+
+    sofa = _write_sofa(tmp_path / "head.sofa")
+
+    def killed(*args):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(rir_bank, "_init_worker", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        render_bank(tmp_path / "bank", tiny_settings(hrtf=str(sofa)), progress=False)
+    assert json.loads((tmp_path / "bank" / "bank.json").read_text())["hrtf_sha256"] == hrtf_content_hash(str(sofa))
+    _write_sofa(sofa, sample_rate=44100)
+    with pytest.raises(ValueError, match=r"the HRTF .*head.sofa has changed since the bank .* was started"):
+        render_bank(tmp_path / "bank", tiny_settings(hrtf=str(sofa)), progress=False)
 
 
 def _authors_layout(root: Path) -> Path:

@@ -19,6 +19,10 @@ import numpy as np
 KEMAR_FILE = Path(__file__).with_name("data") / "mit_kemar_normal_pinna_32k.npz"
 SOFA_CONVENTION = "SimpleFreeFieldHRIR"
 SPEED_OF_SOUND_M_S = 343.0
+# Rates a measured HRIR set can sensibly have (SOFA files in use are 44.1-96 kHz; 8 kHz sets exist)
+HRIR_RATE_RANGE_HZ = (8_000, 384_000)
+# Two measurement directions closer than this (degrees) count as the same position
+DUPLICATE_DIRECTION_DEG = 0.01
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +44,11 @@ class HRIRSet:
     right: np.ndarray
     min_elevation_deg: float = -90.0
     max_elevation_deg: float = 90.0
+
+    def __post_init__(self):
+        problem = _hrir_problem(self)
+        if problem:
+            raise ValueError(f"HRIR set {self.name!r}: {problem}")
 
     @property
     def num_taps(self) -> int:
@@ -66,6 +75,49 @@ class HRIRSet:
             MeasuredDirectivity(identity, grid, np.ascontiguousarray(ir, dtype=np.float64), self.sample_rate)
             for ir in (self.left, self.right)
         )
+
+
+def _hrir_problem(hrirs: HRIRSet) -> str | None:
+    """Why a set cannot be rendered with (shape, rate, non-finite, silent or repeated measurements), or None."""
+    low, high = HRIR_RATE_RANGE_HZ
+    if not low <= hrirs.sample_rate <= high:
+        return f"sample rate {hrirs.sample_rate} Hz is outside {low}-{high} Hz"
+    directions, left, right = np.asarray(hrirs.directions), np.asarray(hrirs.left), np.asarray(hrirs.right)
+    if directions.ndim != 2 or directions.shape[1] != 3 or len(directions) == 0:
+        return f"directions must be (N >= 1, 3), got {directions.shape}"
+    if left.ndim != 2 or left.shape != right.shape or len(left) != len(directions) or left.shape[1] == 0:
+        return f"left {left.shape} and right {right.shape} must both be (N={len(directions)}, taps >= 1)"
+    for name, array in (("directions", directions), ("left", left), ("right", right)):
+        if not np.all(np.isfinite(array)):
+            return f"{name} contains NaN or infinite values"
+    norms = np.linalg.norm(directions, axis=1)
+    if np.any(np.abs(norms - 1.0) > 1e-3):
+        return f"{int(np.sum(np.abs(norms - 1.0) > 1e-3))} directions are not unit vectors (zero positions?)"
+    silent = [f"{ear} ear" for ear, ir in (("left", left), ("right", right)) if not np.any(ir)]
+    if silent:
+        return f"the {' and the '.join(silent)} are silent (all-zero impulse responses)"
+    silent_rows = int(np.sum(~np.any(left, axis=1) | ~np.any(right, axis=1)))
+    if silent_rows:
+        return f"{silent_rows} of {len(left)} measurements have an all-zero ear"
+    from scipy.spatial import cKDTree
+
+    chord = 2.0 * np.sin(np.radians(DUPLICATE_DIRECTION_DEG) / 2.0)
+    repeated = len(cKDTree(directions).query_pairs(chord))
+    if repeated:
+        return f"{repeated} pair(s) of measurements share a position (within {DUPLICATE_DIRECTION_DEG} degrees)"
+    return None
+
+
+def hrtf_content_hash(spec: str) -> str:
+    """SHA-256 of what an HRTF spec reads (the SOFA file, the bundled KEMAR file), recorded in a bank's settings.
+
+    A SOFA file replaced between a kill and a resume would otherwise give a bank that mixes two heads.
+    """
+    from ..files import file_digest
+
+    if spec == "spherical":
+        return "model:spherical-head-brown-duda-1998"  # computed, no data: the code is the content
+    return file_digest(KEMAR_FILE if spec == "kemar" else spec)["sha256"]
 
 
 def oriented(directivity, heading_deg: float):
@@ -152,16 +204,22 @@ def read_sofa(path, sample_rate: int = 32000) -> HRIRSet:
             if field not in sofa:
                 raise ValueError(f"{path} lacks the SOFA field {field!r}")
         impulse_responses = np.asarray(sofa["Data.IR"], dtype=np.float64)  # (M, R, N)
-        file_rate = int(round(float(np.asarray(sofa["Data.SamplingRate"]).ravel()[0])))
+        file_rate = float(np.asarray(sofa["Data.SamplingRate"]).ravel()[0])
         positions = np.asarray(sofa["SourcePosition"], dtype=np.float64)  # (M, 3)
         position_type = _attribute_text(sofa["SourcePosition"].attrs.get("Type", "spherical")).lower()
     if impulse_responses.ndim != 3 or impulse_responses.shape[1] != 2:
         raise ValueError(
             f"{path}: Data.IR must have shape (measurements, 2 ears, taps), got {impulse_responses.shape}"
         )
+    low, high = HRIR_RATE_RANGE_HZ
+    if not (np.isfinite(file_rate) and low <= file_rate <= high and file_rate == round(file_rate)):
+        raise ValueError(f"{path}: Data.SamplingRate {file_rate} is not a whole rate in {low}-{high} Hz")
+    file_rate = int(file_rate)
     if positions.shape != (impulse_responses.shape[0], 3):
         raise ValueError(f"{path}: SourcePosition shape {positions.shape} does not match Data.IR")
     if position_type.startswith("cartesian"):
+        if np.any(np.linalg.norm(positions, axis=1) == 0.0):
+            raise ValueError(f"{path}: SourcePosition has measurements at the listener's position (0, 0, 0)")
         x, y, z = positions.T
         azimuth_deg = np.degrees(np.arctan2(y, x))
         elevation_deg = np.degrees(np.arctan2(z, np.hypot(x, y)))

@@ -4,28 +4,40 @@ Our bank directory::
 
     bank.json                      settings (seed, HRTF, rooms, placement, shard size); fixed at creation
     shards/shard-00000.npy         (n, 2, L) float32, zero-padded to the longest RIR of the shard
-    shards/shard-00000.json        {"data": [record, ...]} for the shard (written after the .npy)
-    reverberation.json             all records, written when every shard is complete
+    shards/shard-00000.json        {"data": [record, ...], "shard_file": {name, bytes, sha256}} (after the .npy)
+    reverberation.json             all records + every shard's size and SHA-256, written when all are complete
 
 Records follow the authors' ``*_reverberation.json`` schema (``fname``, ``sensor_position``,
 ``source_position``, ``agent_position`` as "x,y,z" strings) extended with heading, room, RT60, labels and
 where the samples are. Positions are in the simulator frame (z up) for our banks.
 
 RIR ``i`` depends only on (seed, i) and the settings, so any worker count, and any resumed run, gives the same
-bytes. Every file is written to a temporary name and renamed; a shard counts as done when its JSON exists.
+bytes. Every file is written to a temporary name and renamed; a shard counts as done when its JSON exists and its
+``.npy`` still has the recorded size and hash. Opening a bank checks every shard's size (a truncated shard is named
+with how to repair it); :meth:`SimulatedRIRBank.verify` (``transformers-bat verify``) checks the hashes too.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import labels
+from ..files import (
+    CorruptFileError,
+    atomic_write,
+    atomic_write_json,
+    file_digest,
+    file_problem,
+    read_json,
+    short_hash,
+)
 from ..worker_processes import exit_with_parent
 from .geometry import AUTHORS_FRAME, OctantWords, label_from_offset, listener_offset
 from .rir_rendering import BinauralRenderer, PlacementConfig, Scene, place_source, target_for_index
@@ -37,6 +49,11 @@ SETTINGS_FILE = "bank.json"
 MERGED_FILE = "reverberation.json"
 SHARD_DIR = "shards"
 AUTHORS_SAMPLE_RATE = 32000
+# Settings that do not change any RIR's bytes (RIR i is the same in a bank of 100 and of 10,000): not fingerprinted
+NOT_FINGERPRINTED = ("num_rirs", "shard_size")
+REPAIR_HINT = "delete it (and its .json) and rerun render-rirs with the same settings to render it again"
+
+logger = logging.getLogger(__name__)
 
 
 class RIRFileError(OSError):
@@ -100,9 +117,10 @@ class RIRBank:
     sample_rate: int = AUTHORS_SAMPLE_RATE
 
     @staticmethod
-    def open(path, split: str = "train") -> RIRBank:
+    def open(path, split: str | None = "train") -> RIRBank:
         """Open our bank directory (has ``bank.json``) or the authors' ``mp3d_reverb`` directory
-        (``binaural/`` and ``{split}_reverberation.json``). ``FileNotFoundError`` names what is missing."""
+        (``binaural/`` and ``{split}_reverberation.json``; ``split=None`` reads every split's index).
+        ``FileNotFoundError`` names what is missing."""
         root = Path(path)
         if not root.is_dir():
             raise FileNotFoundError(f"RIR bank directory not found: {root}")
@@ -129,6 +147,10 @@ class RIRBank:
     def ids(self) -> list[str]:
         return list(self._ids)
 
+    def fingerprint(self) -> str:
+        """A short hash of what decides the RIRs' bytes; datasets record it and refuse another bank on read."""
+        raise NotImplementedError
+
     def info(self, reverb_id: str) -> RIRInfo:
         try:
             return self._infos[reverb_id]
@@ -146,35 +168,48 @@ class SoundSpacesRIRBank(RIRBank):
     Labels come from world-frame offsets ``source - sensor`` (+x right, +y up, -z front); no heading, no RT60.
     """
 
-    def __init__(self, root, split: str = "train"):
+    def __init__(self, root, split: str | None = "train"):
         self.root = Path(root)
         self.split = split
-        index_file = self.root / f"{split}_reverberation.json"
-        if not index_file.is_file():
-            raise FileNotFoundError(f"authors' RIR index not found: {index_file}")
+        if split is None:  # every split's index: ids resolve whichever split a dataset drew them from
+            index_files = sorted(self.root.glob("*_reverberation.json"))
+            if not index_files:
+                raise FileNotFoundError(f"authors' RIR index not found: no *_reverberation.json in {self.root}")
+        else:
+            index_files = [self.root / f"{split}_reverberation.json"]
+            if not index_files[0].is_file():
+                raise FileNotFoundError(f"authors' RIR index not found: {index_files[0]}")
         if not (self.root / "binaural").is_dir():
             raise FileNotFoundError(f"authors' RIR folder not found: {self.root / 'binaural'}")
-        with open(index_file) as handle:
-            records = json.load(handle)["data"]
-        infos = []
-        for record in records:
-            where = f"{index_file.name}: {record.get('fname')}"
-            sensor = _parse_xyz(record["sensor_position"], where)
-            source = _parse_xyz(record["source_position"], where)
-            label = label_from_offset(listener_offset(source, sensor, None, AUTHORS_FRAME))
-            infos.append(
-                RIRInfo(
-                    reverb_id=record["fname"],
-                    room_id=record["fname"].split("/")[0],
-                    source_position=source,
-                    listener_position=sensor,
-                    **asdict(label),
+        infos, seen = [], {}
+        for index_file in index_files:
+            for record in _records_of(read_json(index_file), index_file):
+                where = f"{index_file.name}: {record.get('fname')}"
+                if seen.setdefault(record["fname"], record) is not record:
+                    if seen[record["fname"]] != record:
+                        raise ValueError(f"{where} is listed by two index files with different positions")
+                    continue
+                sensor = _parse_xyz(record["sensor_position"], where)
+                source = _parse_xyz(record["source_position"], where)
+                label = label_from_offset(listener_offset(source, sensor, None, AUTHORS_FRAME))
+                infos.append(
+                    RIRInfo(
+                        reverb_id=record["fname"],
+                        room_id=record["fname"].split("/")[0],
+                        source_position=source,
+                        listener_position=sensor,
+                        **asdict(label),
+                    )
                 )
-            )
         super().__init__(infos)
 
     def __repr__(self) -> str:
         return f"SoundSpacesRIRBank({str(self.root)!r}, split={self.split!r}, {len(self)} RIRs)"
+
+    def fingerprint(self) -> str:
+        """Hash of every split's index file (ids, positions, file names); the same whichever split is open."""
+        indexes = sorted(self.root.glob("*_reverberation.json"))
+        return short_hash(*(f"{path.name}:{file_digest(path)['sha256']}" for path in indexes))
 
     def load(self, reverb_id: str) -> np.ndarray:
         self.info(reverb_id)
@@ -184,6 +219,12 @@ class SoundSpacesRIRBank(RIRBank):
         except (OSError, ValueError, EOFError) as error:
             raise RIRFileError(f"cannot read RIR {reverb_id!r} from {path}: {error}") from error
         return _checked_rir(rir, path)
+
+
+def _records_of(data, path) -> list:
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise CorruptFileError(f"{path} has no 'data' list of RIR records")
+    return data["data"]
 
 
 def _checked_rir(rir, path) -> np.ndarray:
@@ -203,21 +244,50 @@ class SimulatedRIRBank(RIRBank):
         settings_file = self.root / SETTINGS_FILE
         if not settings_file.is_file():
             raise FileNotFoundError(f"bank settings not found: {settings_file}")
-        with open(settings_file) as handle:
-            self.settings = json.load(handle)
+        self.settings = read_json(settings_file, repair="it is written once when a bank is created; re-render")
         self.sample_rate = int(self.settings["sample_rate"])
         merged = self.root / MERGED_FILE
+        # shard file name -> {"bytes", "sha256"} as written (absent for banks written before digests existed)
+        self.shard_files: dict[str, dict] = {}
         if merged.is_file():
-            with open(merged) as handle:
-                records = json.load(handle)["data"]
+            data = read_json(merged, repair="delete it and rerun render-rirs with the same settings to rebuild it")
+            records = _records_of(data, merged)
+            self.shard_files = dict(data.get("shard_files", {}))
         else:
             records = []
             for shard_json in sorted((self.root / SHARD_DIR).glob("shard-*.json")):
-                with open(shard_json) as handle:
-                    records.extend(json.load(handle)["data"])
+                data = read_json(shard_json, repair=REPAIR_HINT.replace("its .json", "its .npy"))
+                records.extend(_records_of(data, shard_json))
+                if "shard_file" in data:
+                    self.shard_files[data["shard_file"]["name"]] = data["shard_file"]
         self._records = {record["fname"]: record for record in records}
         self._shards: dict[str, np.ndarray] = {}
+        problems = self.verify(full=False, raise_error=False)
+        if problems:
+            raise RIRFileError(f"RIR bank {self.root} is damaged:\n  " + "\n  ".join(problems))
         super().__init__([_info_from_record(record) for record in records])
+
+    def fingerprint(self) -> str:
+        """Hash of the settings that decide every RIR's bytes (seed, HRTF content, rooms, placement, renderer)."""
+        return bank_fingerprint(self.settings)
+
+    def verify(self, full: bool = True, raise_error: bool = True) -> list[str]:
+        """Problems with the shard files: missing, wrong size, and (``full``) wrong SHA-256. Cheap without ``full``.
+
+        Raises :class:`RIRFileError` listing them (each with how to repair it) unless ``raise_error`` is False.
+        """
+        problems = []
+        for name in sorted({record["shard"] for record in self._records.values()}):
+            path = self.root / SHARD_DIR / name
+            if name in self.shard_files:
+                problem = file_problem(path, self.shard_files[name], full=full)
+            else:
+                problem = None if path.is_file() else f"{path} is missing"
+            if problem:
+                problems.append(f"{problem}: {REPAIR_HINT}")
+        if problems and raise_error:
+            raise RIRFileError(f"RIR bank {self.root} is damaged:\n  " + "\n  ".join(problems))
+        return problems
 
     def __repr__(self) -> str:
         return f"SimulatedRIRBank({str(self.root)!r}, {len(self)} RIRs)"
@@ -234,7 +304,9 @@ class SimulatedRIRBank(RIRBank):
             try:
                 self._shards[record["shard"]] = np.load(path, mmap_mode="r", allow_pickle=False)
             except (OSError, ValueError, EOFError) as error:
-                raise RIRFileError(f"cannot read RIR shard {path} (for {reverb_id!r}): {error}") from error
+                raise RIRFileError(
+                    f"cannot read RIR shard {path} (for {reverb_id!r}): {error}; {REPAIR_HINT}"
+                ) from error
         shard = self._shards[record["shard"]]
         try:
             rir = shard[int(record["shard_offset"]), :, : int(record["num_samples"])]
@@ -281,6 +353,8 @@ class BankSettings:
     max_order: int = 3
     max_rir_s: float = 2.0
     placement: PlacementConfig = field(default_factory=PlacementConfig)
+    # SHA-256 of the HRTF's data (see hrtf_content_hash); filled in by render_bank, checked on every resume
+    hrtf_sha256: str | None = None
 
     def __post_init__(self):
         if self.num_rirs < 1 or self.shard_size < 1 or self.rirs_per_room < 1:
@@ -298,7 +372,7 @@ class BankSettings:
     @classmethod
     def from_json(cls, data: dict) -> BankSettings:
         data = {k: v for k, v in data.items() if k not in ("format", "version", "world_frame")}
-        placement = data.pop("placement")
+        placement = dict(data.pop("placement"))
         placement["distance_index_range"] = tuple(placement["distance_index_range"])
         tuples = ("rt60_range_s", "side_range_m", "height_range_m")
         return cls(
@@ -362,12 +436,14 @@ _WORKER: dict = {}
 
 
 def _init_worker(settings_json: dict, parent_pid: int | None = None) -> None:
-    from .hrtf import load_hrir_set
+    from .hrtf import hrtf_content_hash, load_hrir_set
 
     if parent_pid is not None:
         exit_with_parent(parent_pid)
 
     settings = BankSettings.from_json(settings_json)
+    if settings.hrtf_sha256 is not None and hrtf_content_hash(settings.hrtf) != settings.hrtf_sha256:
+        raise ValueError(f"the HRTF {settings.hrtf} changed while the bank was rendering; restore it and rerun")
     hrir_set = load_hrir_set(settings.hrtf, settings.sample_rate)
     _WORKER["settings"] = settings
     _WORKER["elevation_range"] = (hrir_set.min_elevation_deg, hrir_set.max_elevation_deg)
@@ -382,21 +458,10 @@ def _render_index(index: int) -> tuple[int, Scene, np.ndarray]:
     return index, scene, _WORKER["renderer"].render(scene, [settings.seed, index])
 
 
-def _atomic_write(path: Path, write) -> None:
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temporary, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-
-
-def _json_bytes(data) -> bytes:
-    return (json.dumps(data, indent=1) + "\n").encode()
+def bank_fingerprint(settings_json: dict) -> str:
+    """Short hash of a bank's settings without those that leave each RIR's bytes unchanged (count, shard size)."""
+    kept = {key: value for key, value in settings_json.items() if key not in NOT_FINGERPRINTED}
+    return short_hash(json.dumps(kept, sort_keys=True, separators=(",", ":")))
 
 
 def _write_shard(shard_dir: Path, shard_index: int, results: list) -> None:
@@ -407,42 +472,91 @@ def _write_shard(shard_dir: Path, shard_index: int, results: list) -> None:
     for offset, (index, scene, rir) in enumerate(results):
         samples[offset, :, : rir.shape[1]] = rir
         records.append(_record(index, scene, f"{name}.npy", offset, rir.shape[1]))
-    _atomic_write(shard_dir / f"{name}.npy", lambda handle: np.save(handle, samples, allow_pickle=False))
-    _atomic_write(shard_dir / f"{name}.json", lambda handle: handle.write(_json_bytes({"data": records})))
+    atomic_write(shard_dir / f"{name}.npy", lambda handle: np.save(handle, samples, allow_pickle=False))
+    shard_file = {"name": f"{name}.npy", **file_digest(shard_dir / f"{name}.npy")}
+    atomic_write_json(shard_dir / f"{name}.json", {"data": records, "shard_file": shard_file})
+
+
+def _finished_shard_problem(shard_dir: Path, shard_index: int) -> str | None:
+    """Why a shard whose JSON exists cannot be kept on resume (size check; older banks: the array's shape)."""
+    name = f"shard-{shard_index:05d}"
+    try:
+        data = read_json(shard_dir / f"{name}.json")
+        records = _records_of(data, shard_dir / f"{name}.json")
+    except CorruptFileError as error:
+        return str(error)
+    if "shard_file" in data:
+        return file_problem(shard_dir / f"{name}.npy", data["shard_file"])
+    try:  # written before digests were recorded: the array must at least open with every RIR in it
+        shape = np.load(shard_dir / f"{name}.npy", mmap_mode="r", allow_pickle=False).shape
+    except (OSError, ValueError, EOFError) as error:
+        return f"{shard_dir / name}.npy cannot be read: {error}"
+    if len(shape) != 3 or shape[0] != len(records):
+        return f"{shard_dir / name}.npy has shape {shape}, its JSON lists {len(records)} RIRs"
+    return None
+
+
+def _settings_to_write(output_dir: Path, settings: BankSettings) -> BankSettings:
+    """The settings of the bank at ``output_dir``: new ones, or the existing ones if they match (else ValueError)."""
+    from .hrtf import hrtf_content_hash
+
+    if settings.hrtf_sha256 is None:
+        settings = replace(settings, hrtf_sha256=hrtf_content_hash(settings.hrtf))
+    settings_json = settings.to_json()
+    settings_file = output_dir / SETTINGS_FILE
+    if not settings_file.is_file():
+        if output_dir.exists() and any(output_dir.iterdir()):
+            raise ValueError(f"{output_dir} exists, is not empty and is not a RIR bank; choose an empty directory")
+        return settings
+    existing = read_json(settings_file, repair="it is written once when a bank is created; render a new bank")
+    if "hrtf_sha256" not in existing:  # a bank started before HRTF hashes were recorded
+        settings_json.pop("hrtf_sha256")
+    if existing == settings_json:
+        return BankSettings.from_json(existing)
+    changed = sorted(k for k in set(existing) | set(settings_json) if existing.get(k) != settings_json.get(k))
+    if changed == ["hrtf_sha256"]:
+        raise ValueError(
+            f"the HRTF {settings.hrtf} has changed since the bank at {output_dir} was started (SHA-256 "
+            f"{existing['hrtf_sha256'][:16]}... then, {settings.hrtf_sha256[:16]}... now): resuming would mix two "
+            "heads; restore the original file or render into a new directory"
+        )
+    raise ValueError(f"{output_dir} holds a bank made with other settings ({', '.join(changed)} differ)")
 
 
 def render_bank(output_dir, settings: BankSettings, num_workers: int = 1, progress: bool = True) -> Path:
     """Render (or finish) a bank; returns the merged metadata path.
 
-    Complete shards of an earlier, interrupted run with the same settings are kept; a directory made with other
-    settings raises ``ValueError``. Workers use the spawn start method and each loads the HRIRs once; with
-    ``num_workers > 1`` a script must call this under ``if __name__ == "__main__":``.
+    Complete shards of an earlier, interrupted run with the same settings (and the same HRTF bytes) are kept; a
+    finished shard whose ``.npy`` no longer has its recorded size is rendered again (with a warning). A directory
+    made with other settings raises ``ValueError``. Workers use the spawn start method and each loads the HRIRs
+    once; with ``num_workers > 1`` a script must call this under ``if __name__ == "__main__":``.
     """
     from tqdm.auto import tqdm
 
+    from .hrtf import load_hrir_set
+
     output_dir = Path(output_dir)
     shard_dir = output_dir / SHARD_DIR
+    load_hrir_set(settings.hrtf, settings.sample_rate)  # fail early (unreadable or invalid HRTF), before any write
+    settings = _settings_to_write(output_dir, settings)
     settings_json = settings.to_json()
-    if settings.hrtf not in ("kemar", "spherical"):
-        from .hrtf import read_sofa
-
-        read_sofa(settings.hrtf, settings.sample_rate)  # fail early, before anything is written
     settings_file = output_dir / SETTINGS_FILE
-    if settings_file.is_file():
-        with open(settings_file) as handle:
-            existing = json.load(handle)
-        if existing != settings_json:
-            changed = sorted(k for k in set(existing) | set(settings_json) if existing.get(k) != settings_json.get(k))
-            raise ValueError(f"{output_dir} holds a bank made with other settings ({', '.join(changed)} differ)")
-    elif output_dir.exists() and any(output_dir.iterdir()):
-        raise ValueError(f"{output_dir} exists, is not empty and is not a RIR bank; choose an empty directory")
     shard_dir.mkdir(parents=True, exist_ok=True)
     if not settings_file.is_file():
-        _atomic_write(settings_file, lambda handle: handle.write(_json_bytes(settings_json)))
+        atomic_write_json(settings_file, settings_json)
     for stale in shard_dir.glob("*.tmp-*"):
         stale.unlink()  # left by a killed run; its shard is re-rendered below
-    done = {s for s in range(settings.num_shards) if (shard_dir / f"shard-{s:05d}.json").is_file()}
-    todo = [s for s in range(settings.num_shards) if s not in done]
+    todo = []
+    for s in range(settings.num_shards):
+        if not (shard_dir / f"shard-{s:05d}.json").is_file():
+            todo.append(s)
+            continue
+        problem = _finished_shard_problem(shard_dir, s)
+        if problem:
+            logger.warning("%s; rendering shard %d again", problem, s)
+            for suffix in (".json", ".npy"):
+                (shard_dir / f"shard-{s:05d}{suffix}").unlink(missing_ok=True)
+            todo.append(s)
     indices = [
         i for s in todo for i in range(s * settings.shard_size, min((s + 1) * settings.shard_size, settings.num_rirs))
     ]
@@ -475,10 +589,12 @@ def render_bank(output_dir, settings: BankSettings, num_workers: int = 1, progre
         bar.close()
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-    records = []
+    records, shard_files = [], {}
     for s in range(settings.num_shards):
-        with open(shard_dir / f"shard-{s:05d}.json") as handle:
-            records.extend(json.load(handle)["data"])
+        data = read_json(shard_dir / f"shard-{s:05d}.json")
+        records.extend(data["data"])
+        if "shard_file" in data:
+            shard_files[data["shard_file"]["name"]] = data["shard_file"]
     merged = output_dir / MERGED_FILE
-    _atomic_write(merged, lambda handle: handle.write(_json_bytes({"data": records})))
+    atomic_write_json(merged, {"data": records, "shard_files": shard_files})
     return merged
