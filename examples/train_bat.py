@@ -46,12 +46,11 @@ def parse_arguments(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> Path:
     args = parse_arguments(argv)
-    import datasets
     import torch
 
     import transformers_bat  # noqa: F401  (registrations)
     from transformers_bat.cli.common import open_catalogue
-    from transformers_bat.data import SceneRenderer
+    from transformers_bat.data import SceneRenderer, load_spatial_sound_qa
     from transformers_bat.models.bat import BatForConditionalGeneration, BatProcessor
     from transformers_bat.models.bat.peft_bat import add_llama_adapter, add_lora, save_llama_adapter
     from transformers_bat.simulation import RIRBank
@@ -73,11 +72,13 @@ def main(argv=None) -> Path:
     else:
         model.freeze_audio_tower()
         trained = model
-    records = [dict(row) for row in datasets.load_dataset(args.dataset, "stage3", split="train")]
+    bank = RIRBank.open(args.rir_bank, split=None)  # every index of an authors' bank: ids resolve as generated
+    catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed)
+    # refuses an unfinished or damaged folder, and a bank / catalogue other than the ones it was generated from
+    dataset = load_spatial_sound_qa(args.dataset, "stage3", split="train", rir_bank=bank, catalogue=catalogue)
+    records = [dict(row) for row in dataset]
     stages = {name: stage_records(records, name) for name in args.stages.split(",")}
-    renderer = SceneRenderer(
-        RIRBank.open(args.rir_bank, split="train"), open_catalogue(args.sources, args.clips_per_class, args.seed)
-    )
+    renderer = SceneRenderer(bank, catalogue)
     arguments = dict(
         per_device_train_batch_size=args.batch_size,
         gradient_accumulation_steps=args.gradient_accumulation_steps,

@@ -125,10 +125,11 @@ def _say(settings: DemoSettings, text: str) -> None:
     settings.log.append(text)
 
 
-def _records(dataset_dir: Path, split: str) -> list[dict]:
-    import datasets
+def _records(dataset_dir: Path, split: str, bank, catalogue) -> list[dict]:
+    from .data import load_spatial_sound_qa
 
-    return [dict(row) for row in datasets.load_dataset(str(dataset_dir), "stage3", split=split)]
+    dataset = load_spatial_sound_qa(dataset_dir, "stage3", split=split, rir_bank=bank, catalogue=catalogue)
+    return [dict(row) for row in dataset]
 
 
 def _encoder_baselines(train_examples, predictions) -> dict[str, float]:
@@ -385,7 +386,8 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
     dataset_dir = out / "spatial_sound_qa"
     report = write_dataset(dataset_dir, pools, request)
     _say(settings, report.table())
-    train_records, test_records = _records(dataset_dir, "train"), _records(dataset_dir, "test")
+    train_records = _records(dataset_dir, "train", bank, catalogue)
+    test_records = _records(dataset_dir, "test", bank, catalogue)
     renderer = SceneRenderer(bank, catalogue)
     timings["dataset_s"] = time.perf_counter() - start - sum(timings.values())
 

@@ -5,7 +5,16 @@ import datasets
 import pyarrow.parquet as pq
 import pytest
 
-from transformers_bat.data import GenerationRequest, parse_per_type, write_dataset
+from transformers_bat.data import (
+    DatasetFolderError,
+    GenerationRequest,
+    ProvenanceError,
+    ScenePool,
+    load_spatial_sound_qa,
+    parse_per_type,
+    split_scene_pool,
+    write_dataset,
+)
 from transformers_bat.data import question_types as qt
 from transformers_bat.data.dataset_writer import shard_tasks
 
@@ -74,7 +83,12 @@ def test_other_seed_differs(tmp_path, pools, request_small, dataset_dir):
 
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, pools, request_small, dataset_dir):
     first = write_dataset(tmp_path, pools, request_small, max_shards=5)
-    assert first.written == 5 and not first.complete and not (tmp_path / "README.md").exists()
+    assert first.written == 5 and not first.complete and not (tmp_path / "checksums.json").exists()
+    # a killed run's folder used to load the shards that existed, silently; now it is refused, saying why
+    with pytest.raises(FileNotFoundError, match="GENERATION-INCOMPLETE--rerun-the-same-generate-qa-command-to-finish"):
+        datasets.load_dataset(str(tmp_path), "stage1")
+    with pytest.raises(DatasetFolderError, match=r"generation is not finished \(31 of 36 shards missing\); rerun"):
+        load_spatial_sound_qa(tmp_path, "stage1")
     # a crash in the middle of a write leaves a temporary file behind
     fingerprint = next(tmp_path.rglob("*.parquet")).stem.rsplit("-", 1)[1]
     shard = tmp_path / shard_tasks(request_small, fingerprint)[7].relative_path
@@ -116,3 +130,71 @@ def test_a_regenerated_folder_of_the_same_name_is_not_served_from_the_datasets_c
         write_dataset(folder, pools, request)
         loaded.append(datasets.load_dataset(str(folder), "stage1", split="test")["question"])
     assert loaded[0] != loaded[1]
+
+
+def test_every_count_zero_is_an_error(tmp_path, pools):
+    request = GenerationRequest(counts={"train": parse_per_type("0"), "test": parse_per_type("0")})
+    with pytest.raises(ValueError, match=r"nothing to generate: every question type has a count of 0"):
+        write_dataset(tmp_path / "empty", pools, request)
+    assert not (tmp_path / "empty").exists()
+
+
+def test_damaged_shards_are_named_on_read_and_rewritten_on_resume(tmp_path, pools, request_small, dataset_dir, caplog):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset_dir, copy)
+    assert load_spatial_sound_qa(copy, "stage1", split="test").num_rows == 80
+    shard = sorted((copy / "data" / "train" / "DOA").glob("*.parquet"))[0]
+    shard.write_bytes(shard.read_bytes()[:-100])
+    with pytest.raises(DatasetFolderError, match=r"DOA/.*parquet has \d+ bytes, \d+ were written \(truncated"):
+        load_spatial_sound_qa(copy, "stage3")
+    with caplog.at_level("WARNING"):
+        write_dataset(copy, pools, request_small)
+    assert "writing it again" in caplog.text
+    assert read_all(copy) == read_all(dataset_dir)
+    assert load_spatial_sound_qa(copy, "stage3", verify="full")["train"].num_rows == 240 * 9
+    data = bytearray(shard.read_bytes())  # same size, other bytes: only the hash can tell
+    data[100] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    load_spatial_sound_qa(copy, "stage1", split="test")
+    with pytest.raises(DatasetFolderError, match="has the recorded size but not the recorded SHA-256"):
+        load_spatial_sound_qa(copy, "stage1", split="test", verify="full")
+
+
+class _Source:
+    """A bank or catalogue stand-in: only its fingerprint matters here."""
+
+    def __init__(self, fingerprint: str):
+        self._fingerprint = fingerprint
+
+    def fingerprint(self) -> str:
+        return self._fingerprint
+
+    def __repr__(self) -> str:
+        return f"Source({self._fingerprint})"
+
+
+def test_a_bank_or_catalogue_other_than_the_generating_one_is_refused(tmp_path):
+    pool = ScenePool.synthetic(num_rooms=4, rirs_per_room=20, num_clips=40)
+    pool.sources = {"rir_bank": "b" * 16, "catalogue": "c" * 16}
+    pools = split_scene_pool(pool, test_fraction=0.5, seed=0)
+    request = GenerationRequest(counts={"test": parse_per_type("CLASSIFICATION=20")})
+    provenance = {"rir_bank": "out/bank", "sources": "procedural", "clips_per_class": 20, "catalogue_seed": 0}
+    write_dataset(tmp_path, pools, request, provenance=provenance)
+    settings = json.loads((tmp_path / "generation.json").read_text())
+    assert settings["sources"] == pool.sources and settings["provenance"]["rir_bank"] == "out/bank"
+    same = {"rir_bank": _Source("b" * 16), "catalogue": _Source("c" * 16)}
+    assert load_spatial_sound_qa(tmp_path, "stage1", split="test", **same).num_rows == 20
+    with pytest.raises(
+        ProvenanceError,
+        match=r"generated from the RIR bank with fingerprint b{16}, but Source\(x+\) has fingerprint x+: .* Pass "
+        r"the RIR bank the dataset was generated from \(at generation: --rir-bank out/bank\)",
+    ):
+        load_spatial_sound_qa(tmp_path, "stage1", split="test", rir_bank=_Source("x" * 16))
+    with pytest.raises(ProvenanceError, match=r"--sources procedural --clips-per-class 20 --seed 0\)"):
+        load_spatial_sound_qa(tmp_path, "stage1", split="test", catalogue=_Source("y" * 16))
+    # resuming with another bank is refused too (the ids would point into other audio)
+    pool.sources = {"rir_bank": "z" * 16, "catalogue": "c" * 16}
+    with pytest.raises(ValueError, match=r"different settings \(.*sources.*\).*RIR bank or sound catalogue differs"):
+        write_dataset(tmp_path, split_scene_pool(pool, test_fraction=0.5, seed=0), request)

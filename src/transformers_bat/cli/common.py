@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
+class UsageError(ValueError):
+    """A mistake in a command's arguments: printed as ``transformers-bat CMD: error: ...`` with exit code 2."""
+
+
 SOURCES_HELP = "'procedural' (built-in synthetic clips), 'folder:PATH' (label/*.wav or a CSV) or 'audioset:ROOT'"
 
 
@@ -23,4 +28,4 @@ def open_catalogue(spec: str, clips_per_class: int = 10, seed: int = 0, audioset
         if not found:
             raise FileNotFoundError(f"no AudioSet metadata {names} under {Path(path) / 'metadata'}")
         return CombinedCatalogue([AudioSetCatalogue(path, metadata=name) for name in found])
-    raise SystemExit(f"--sources: expected {SOURCES_HELP}, got {spec!r}")
+    raise UsageError(f"--sources: expected {SOURCES_HELP}, got {spec!r}")

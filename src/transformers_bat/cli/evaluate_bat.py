@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import SOURCES_HELP, open_catalogue
+from .common import SOURCES_HELP, UsageError, open_catalogue
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,33 +27,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import datasets
-
+    from ..data import load_spatial_sound_qa
     from ..evaluation import format_table4, majority_predictions, score_answers
     from ..evaluation.bat_evaluation import align_predictions, answer_records, read_predictions, write_predictions
 
-    records = [dict(row) for row in datasets.load_dataset(args.dataset, args.config, split=args.split)]
+    if not args.predictions and not (args.model and args.rir_bank):
+        raise UsageError("generating answers needs --model and --rir-bank (or score a file with --predictions)")
+    bank = catalogue = None
+    if not args.predictions:
+        from ..simulation import RIRBank
+
+        bank = RIRBank.open(args.rir_bank, split=None)  # every index: ids as generated
+        catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed)
+    dataset = load_spatial_sound_qa(args.dataset, args.config, split=args.split, rir_bank=bank, catalogue=catalogue)
+    records = [dict(row) for row in dataset]
     if args.limit is not None:
         records = records[: args.limit]
     if not records:
-        raise SystemExit(f"{args.dataset} ({args.config}, {args.split}) has no records to evaluate.")
+        raise UsageError(f"{args.dataset} ({args.config}, {args.split}) has no records to evaluate")
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    catalogue = None
     if args.predictions:
         predictions = align_predictions(records, read_predictions(args.predictions))
     else:
-        if not (args.model and args.rir_bank):
-            raise SystemExit("Generating answers needs --model and --rir-bank (or score a file with --predictions).")
         from transformers import AutoModelForMultimodalLM, AutoProcessor
 
         from ..data import SceneRenderer
-        from ..simulation import RIRBank
 
         model = AutoModelForMultimodalLM.from_pretrained(args.model)
         processor = AutoProcessor.from_pretrained(args.model)
-        catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed)
-        renderer = SceneRenderer(RIRBank.open(args.rir_bank, split=args.split), catalogue)
+        renderer = SceneRenderer(bank, catalogue)
         generate = {k: v for k, v in (("num_beams", args.num_beams), ("max_new_tokens", args.max_new_tokens)) if v}
         predictions = answer_records(model, processor, renderer, records, batch_size=args.batch_size, **generate)
         write_predictions(output_dir / "predictions.jsonl", records, predictions)

@@ -22,23 +22,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import datasets
     import numpy as np
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
+    from ..data import load_spatial_sound_qa
     from ..evaluation.encoder_evaluation import metrics_from_predictions, predict_spatial_ast
     from ..evaluation.plots import plot_directions
     from ..simulation import RIRBank
     from ..training import SpatialAudioCollator, examples_from_records
 
-    records = [dict(row) for row in datasets.load_dataset(args.dataset, "stage1", split=args.split)]
-    examples = examples_from_records(records)
+    bank = RIRBank.open(args.rir_bank, split=None)  # every index: ids as generated
+    catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed)
+    # refuses a bank or catalogue other than the generating ones (e.g. another --seed): figures would be meaningless
+    dataset = load_spatial_sound_qa(args.dataset, "stage1", split=args.split, rir_bank=bank, catalogue=catalogue)
+    examples = examples_from_records([dict(row) for row in dataset])
     model = AutoModelForAudioClassification.from_pretrained(args.model)
     extractor = AutoFeatureExtractor.from_pretrained(args.model)
-    catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed)
-    collator = SpatialAudioCollator(
-        catalogue, RIRBank.open(args.rir_bank, split=args.split), extractor, model.config.label2id, train=False
-    )
+    collator = SpatialAudioCollator(catalogue, bank, extractor, model.config.label2id, train=False)
     predictions = predict_spatial_ast(model, examples, collator, batch_size=args.batch_size)
     metrics = metrics_from_predictions(predictions)
     output_dir = Path(args.output_dir)

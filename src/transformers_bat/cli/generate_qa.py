@@ -13,10 +13,9 @@ uninterrupted run. Heavy imports happen inside :func:`run` so ``--help`` stays f
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from .common import open_catalogue
+from .common import UsageError, open_catalogue
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +62,7 @@ def _bank(path: Path, num_rirs: int | None, seed: int, num_proc: int, progress: 
 
     if not path.exists():
         if num_rirs is None:
-            raise SystemExit(f"--rir-bank {path} does not exist; pass --num-rirs to render a new bank there")
+            raise UsageError(f"--rir-bank {path} does not exist; pass --num-rirs to render a new bank there")
         from ..simulation.rir_bank import BankSettings, render_bank
 
         render_bank(path, BankSettings(seed=seed, num_rirs=num_rirs), num_workers=num_proc, progress=progress)
@@ -71,14 +70,6 @@ def _bank(path: Path, num_rirs: int | None, seed: int, num_proc: int, progress: 
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _run(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"generate-qa: error: {error}", file=sys.stderr)
-        return 2
-
-
-def _run(args: argparse.Namespace) -> int:
     from ..data import GenerationRequest, ScenePool, parse_per_type, split_scene_pool, write_dataset
 
     train_counts = parse_per_type(args.per_type)

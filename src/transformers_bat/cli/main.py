@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from .env import installed_version
@@ -24,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": ("demo", "The end-to-end demo: simulate data, train small Spatial-AST and BAT on CPU, evaluate, ask."),
     "generate-qa": ("generate_qa", "Generate a balanced SpatialSoundQA dataset (parquet + card) from RIRs and clips."),
+    "verify": ("verify", "Check an RIR bank's or a dataset's files against their recorded sizes and SHA-256."),
     "env": ("env", "Print the versions of Python, torch, transformers and the rest, for bug reports."),
 }
 
@@ -39,14 +41,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Set to see the traceback of an error that is reported as a one-line message.
+TRACEBACK_VARIABLE = "TRANSFORMERS_BAT_TRACEBACK"
+
+
+def _is_user_error(error: BaseException) -> bool:
+    """Errors a user can act on from the message alone: bad values, missing or damaged files, missing assets."""
+    if isinstance(error, (ValueError, OSError)):
+        return True
+    from ..data.rendering import MissingAssetError
+
+    return isinstance(error, MissingAssetError)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run a command. A user error prints ``transformers-bat CMD: error: MESSAGE`` and returns 2 (no traceback)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
     module = importlib.import_module(f"transformers_bat.cli.{args._module}")
-    return int(module.run(args) or 0)
+    try:
+        return int(module.run(args) or 0)
+    except Exception as error:
+        if not _is_user_error(error) or os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        print(f"{parser.prog} {args.command}: error: {error}", file=sys.stderr)
+        print(f"(set {TRACEBACK_VARIABLE}=1 to see where it was raised)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -5,12 +5,14 @@ Typical use::
     from transformers_bat.data import ScenePool, split_scene_pool, GenerationRequest, parse_per_type, write_dataset
     pools = split_scene_pool(ScenePool.from_sources(bank, catalogue), test_fraction=0.2, seed=0)
     write_dataset("ssqa", pools, GenerationRequest({"train": parse_per_type(1000), "test": parse_per_type(100)}))
-    ds = datasets.load_dataset("ssqa", "stage3")["train"].with_transform(SceneRenderer(bank, catalogue))
+    ds = load_spatial_sound_qa("ssqa", "stage3", "train", rir_bank=bank, catalogue=catalogue)  # checked
+    ds = ds.with_transform(SceneRenderer(bank, catalogue))
 """
 
 from .answers import DoaAnswer, NearTieError, derive_answer, parse_classes, parse_distance, parse_doa, parse_yes_no
 from .authors_release import AuthorsRelease, export_release_layout, from_authors_records, read_qa_json, write_qa_json
 from .combined_catalogue import CombinedCatalogue
+from .dataset_folder import DatasetFolderError, ProvenanceError, check_sources, dataset_problems, load_spatial_sound_qa
 from .dataset_writer import GenerationReport, GenerationRequest, parse_per_type, write_dataset, write_records_folder
 from .qa_generation import QuestionPlan, plan_question_type, plan_rng, plan_to_table
 from .question_types import QUESTION_TYPES, STAGES, stage_types
@@ -25,19 +27,24 @@ __all__ = [
     "STAGES",
     "AuthorsRelease",
     "CombinedCatalogue",
+    "DatasetFolderError",
     "DoaAnswer",
     "GenerationReport",
     "GenerationRequest",
     "MissingAssetError",
     "NearTieError",
+    "ProvenanceError",
     "QuestionPlan",
     "SceneRenderer",
     "ScenePool",
     "check_assets",
+    "check_sources",
+    "dataset_problems",
     "derive_answer",
     "export_release_layout",
     "features",
     "from_authors_records",
+    "load_spatial_sound_qa",
     "parse_classes",
     "parse_distance",
     "parse_doa",

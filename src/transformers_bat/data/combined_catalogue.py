@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..files import short_hash
+
 
 class CombinedCatalogue:
     """The union of catalogues with disjoint clip ids; each call goes to the catalogue that owns the id."""
@@ -25,6 +27,10 @@ class CombinedCatalogue:
 
     def __len__(self) -> int:
         return len(self._owner)
+
+    def fingerprint(self) -> str:
+        """Hash of the member catalogues' fingerprints, in order."""
+        return short_hash("CombinedCatalogue", *(catalogue.fingerprint() for catalogue in self.catalogues))
 
     @property
     def ids(self) -> list[str]:

@@ -8,11 +8,11 @@ there are, and with which settings they were made. The full template used for pu
 from __future__ import annotations
 
 import json
-import os
 import string
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..files import atomic_write_text
 from . import question_types as qt
 from .records import COLUMNS
 
@@ -84,8 +84,30 @@ def write_card(
     header = "---\n" + "task_categories:\n- audio-classification\n- question-answering\n"
     header += configs_yaml(counts_by_split, fingerprint)
     path = Path(output_dir) / "README.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"README.md.tmp-{os.getpid()}")
-    temporary.write_text(header + "\n---\n\n" + text)
-    os.replace(temporary, path)
+    atomic_write_text(path, header + "\n---\n\n" + text)
+    return path
+
+
+# What the configs of an unfinished folder point at: datasets' "Unable to find '<folder>/<this>'" then says what to do.
+INCOMPLETE_DATA_FILE = "GENERATION-INCOMPLETE--rerun-the-same-generate-qa-command-to-finish"
+
+
+def write_incomplete_card(output_dir: Path) -> Path:
+    """The card of a folder whose shards are still being written: every config points at a missing file.
+
+    Without it, ``load_dataset`` on a killed run's folder loaded the shards that happened to exist (510 of 540
+    records) with no warning.
+    """
+    lines = ["---", "configs:"]
+    for index, stage in enumerate(qt.STAGES):
+        lines.append(f"- config_name: {stage}")
+        if index == len(qt.STAGES) - 1:
+            lines.append("  default: true")
+        lines.extend(["  data_files:", "  - split: train", f"    path: {INCOMPLETE_DATA_FILE}"])
+    body = (
+        "# SpatialSoundQA: generation not finished\n\nSome shards of this folder are still missing. Rerun the same "
+        "`transformers-bat generate-qa` command (or `write_dataset` call) to finish it; the card is replaced then.\n"
+    )
+    path = Path(output_dir) / "README.md"
+    atomic_write_text(path, "\n".join(lines) + "\n---\n\n" + body)
     return path

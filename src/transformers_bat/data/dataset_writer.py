@@ -3,7 +3,8 @@
 Layout (``load_dataset(folder, "stage2")`` works on it, streaming too)::
 
     folder/README.md                                   card; YAML configs stage1/2/3 with train/test splits
-    folder/generation.json                             settings + pool fingerprints (resume safety)
+    folder/generation.json                             settings, pool and source fingerprints (resume and read safety)
+    folder/checksums.json                              size + SHA-256 of every shard, written when all exist
     folder/data/<split>/<question_type>/<k>-of-<m>-<fingerprint>.parquet
 
 The fingerprint (a hash of the settings and of the scene pools) is part of the file names and of the YAML
@@ -12,13 +13,16 @@ with other settings (or another folder of the same name) would silently load the
 
 Every shard is a fixed slice of a deterministic plan, written to a temporary file and renamed, so an interrupted
 run resumes by skipping finished shards and the result equals an uninterrupted run. ``shard_index/num_shards``
-spread the shards over machines; ``num_proc`` over local processes.
+spread the shards over machines; ``num_proc`` over local processes. Until every shard exists the card's configs point
+at a file named ``GENERATION-INCOMPLETE-...``, so ``load_dataset`` refuses a partial folder instead of loading part of
+it; :func:`~transformers_bat.data.dataset_folder.load_spatial_sound_qa` says how many shards are missing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping
@@ -28,9 +32,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from ..files import atomic_write_json, file_digest, file_problem, read_json
 from ..worker_processes import exit_with_parent
 from . import question_types as qt
-from .dataset_card import write_card
+from .dataset_card import write_card, write_incomplete_card
 from .generation_summary import GenerationReport, summarize, summarize_records
 from .qa_generation import (
     DEFAULT_PLANE_MARGIN_DEG,
@@ -46,6 +51,12 @@ FORMAT_VERSION = 1
 DEFAULT_RECORDS_PER_SHARD = 25_000
 FINGERPRINT_CHARS = 12
 SPLITS = ("train", "test")
+
+logger = logging.getLogger(__name__)
+GENERATION_FILE = "generation.json"
+CHECKSUM_FILE = "checksums.json"
+# in generation.json but not compared on resume: where the bank and catalogue were (they may move)
+PROVENANCE_KEY = "provenance"
 
 
 def parse_per_type(spec: str | int | Mapping[str, int]) -> dict[str, int]:
@@ -190,25 +201,45 @@ def settings_fingerprint(settings: Mapping) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:FINGERPRINT_CHARS]
 
 
-def _check_settings(output_dir: Path, settings: dict) -> None:
-    path = output_dir / "generation.json"
+def _check_settings(output_dir: Path, settings: dict, provenance: Mapping | None) -> None:
+    """Refuse to resume a folder made with other settings; record the settings (and where the sources are)."""
+    path = output_dir / GENERATION_FILE
     if path.exists():
-        previous = json.loads(path.read_text())
+        previous = read_json(path, repair="it is written when generation starts; regenerate into a new folder")
+        previous.pop(PROVENANCE_KEY, None)
         if previous != settings:
             differing = sorted(k for k in set(previous) | set(settings) if previous.get(k) != settings.get(k))
+            hint = ""
+            if "sources" in differing:
+                hint = " The RIR bank or sound catalogue differs from the one this folder was generated from."
             raise ValueError(
                 f"{output_dir} already holds a dataset generated with different settings ({', '.join(differing)}); "
-                "use a new output folder or the same settings to resume."
+                f"use a new output folder or the same settings to resume.{hint}"
             )
-    else:
-        _atomic_write_text(path, json.dumps(settings, indent=2, sort_keys=True) + "\n")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
+    record = settings | ({PROVENANCE_KEY: dict(provenance)} if provenance else {})
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    atomic_write_json(path, json.loads(json.dumps(record, sort_keys=True)))
+
+
+def _pool_sources(pools: Mapping[str, ScenePool]) -> dict[str, str] | None:
+    """The bank/catalogue fingerprints shared by the pools (None for metadata-only pools)."""
+    found = {json.dumps(pool.sources, sort_keys=True) for pool in pools.values()}
+    if len(found) > 1:
+        raise ValueError(f"the scene pools were built from different RIR banks or catalogues: {sorted(found)}")
+    return next(iter(pools.values())).sources if pools else None
+
+
+def _shard_problem(path: Path, expected_rows: int, recorded: Mapping | None) -> str | None:
+    """Why an existing shard cannot be kept on resume (recorded size, else the parquet footer's row count)."""
+    if recorded is not None:
+        return file_problem(path, recorded)
+    try:
+        rows = pq.ParquetFile(path).metadata.num_rows
+    except (OSError, ValueError) as error:  # pyarrow raises ArrowInvalid (a ValueError) for a cut-off file
+        return f"{path} cannot be read as parquet: {error}"
+    if rows != expected_rows:
+        return f"{path} holds {rows} records, {expected_rows} were planned"
+    return None
 
 
 def write_dataset(
@@ -236,14 +267,24 @@ def write_dataset(
     if request.records_per_shard <= 0:
         raise ValueError("records_per_shard must be positive")
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     settings = request.to_json() | {"pool_fingerprints": {s: p.fingerprint() for s, p in sorted(pools.items())}}
-    _check_settings(output_dir, settings)
+    sources = _pool_sources(pools)
+    if sources is not None:
+        settings["sources"] = sources
     fingerprint = settings_fingerprint(settings)
+    tasks = shard_tasks(request, fingerprint)
+    if not tasks:
+        raise ValueError(
+            "nothing to generate: every question type has a count of 0 in every split (e.g. --per-type 0); "
+            "give at least one type a positive count"
+        )
     plans = build_plans(pools, request)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _check_settings(output_dir, settings, provenance)
     report = GenerationReport(counts=summarize(pools, plans))
 
-    tasks = shard_tasks(request, fingerprint)
+    checksum_file = output_dir / CHECKSUM_FILE
+    recorded = read_json(checksum_file)["files"] if checksum_file.is_file() else {}
     mine = [task for i, task in enumerate(tasks) if i % num_shards == shard_index]
     todo = []
     for task in mine:
@@ -251,10 +292,17 @@ def write_dataset(
         path.parent.mkdir(parents=True, exist_ok=True)
         for stale in path.parent.glob(f"{path.name}.tmp-*"):
             stale.unlink()  # left by an interrupted write of this shard
+        problem = path.exists() and _shard_problem(path, task.stop - task.start, recorded.get(task.relative_path))
+        if problem:
+            logger.warning("%s; writing it again", problem)
+            checksum_file.unlink(missing_ok=True)  # the folder is incomplete until the shard is rewritten
+            path.unlink()
         if path.exists():
             report.skipped += 1
         else:
             todo.append(task)
+    if not checksum_file.is_file():
+        write_incomplete_card(output_dir)
     if max_shards is not None:
         todo = todo[:max_shards]
 
@@ -281,7 +329,10 @@ def write_dataset(
     report.remaining = sum(not (output_dir / t.relative_path).exists() for t in tasks)
     report.complete = report.remaining == 0
     if report.complete:
-        card_settings = settings | ({"provenance": dict(provenance)} if provenance else {})
+        if not checksum_file.is_file():
+            files = {t.relative_path: file_digest(output_dir / t.relative_path) for t in tasks}
+            atomic_write_json(checksum_file, {"files": files})
+        card_settings = settings | ({PROVENANCE_KEY: dict(provenance)} if provenance else {})
         write_card(
             output_dir, request.counts, report.table(), card_settings, fingerprint=fingerprint, template=card_template
         )
@@ -338,6 +389,11 @@ def write_records_folder(
         temporary = f"{path}.tmp-{os.getpid()}"
         pq.write_table(table, temporary, compression="zstd")
         os.replace(temporary, path)
+    files = {
+        ShardTask(split, question_type, k, num_files, 0, 0, fingerprint).relative_path: None
+        for split, question_type, k, num_files, _ in tables
+    }
+    atomic_write_json(output_dir / CHECKSUM_FILE, {"files": {path: file_digest(output_dir / path) for path in files}})
     report = GenerationReport(counts=summarize_records(records_by_split), complete=True)
     settings = dict(settings or {}) | {"records_per_shard": records_per_shard}
     write_card(output_dir, counts, report.table(), settings, fingerprint=fingerprint, template=card_template)

@@ -35,6 +35,9 @@ class ScenePool:
     azimuth_deg, elevation_deg, distance_m : (R,) float64 listener-frame source directions and distances
     clip_ids : (C,) str array
     clip_labels : list of C tuples of class display names
+    sources : fingerprints of the RIR bank and sound catalogue the ids point into (``{"rir_bank": ...,
+        "catalogue": ...}``; set by :meth:`from_sources`, ``None`` for metadata-only pools). A dataset records them
+        and refuses, on read, a bank or catalogue with other fingerprints.
     """
 
     reverb_ids: np.ndarray
@@ -44,6 +47,7 @@ class ScenePool:
     distance_m: np.ndarray
     clip_ids: np.ndarray
     clip_labels: list[tuple[str, ...]]
+    sources: dict[str, str] | None = None
     # derived
     octant: np.ndarray = field(init=False, repr=False)
     distance_bin: np.ndarray = field(init=False, repr=False)
@@ -109,6 +113,7 @@ class ScenePool:
             distance_m=np.array([i.distance_m for i in infos]),
             clip_ids=np.array(clip_ids, dtype=object),
             clip_labels=[tuple(catalogue.labels(cid)) for cid in clip_ids],
+            sources={"rir_bank": bank.fingerprint(), "catalogue": catalogue.fingerprint()},
         )
 
     @classmethod
@@ -140,6 +145,7 @@ class ScenePool:
             distance_m=self.distance_m[rir_mask],
             clip_ids=self.clip_ids[clip_mask],
             clip_labels=[names for names, keep in zip(self.clip_labels, clip_mask) if keep],
+            sources=self.sources,
         )
 
     # ------------------------------------------------------------------ properties

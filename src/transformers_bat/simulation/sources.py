@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import short_hash
 from .procedural_sounds import PROCEDURAL_CLASSES, class_slug, synthesize
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+# Bump when a procedural generator changes what it synthesises: the fingerprint of every procedural catalogue changes
+PROCEDURAL_SOUNDS_VERSION = 1
 
 
 def read_audio(path) -> tuple[np.ndarray, int]:
@@ -50,6 +53,14 @@ class SoundCatalogue(abc.ABC):
     def __len__(self) -> int:
         return len(self.ids)
 
+    def fingerprint(self) -> str:
+        """A short hash of which clips exist with which labels; datasets record it and refuse another on read.
+
+        Audio files are not hashed (that would read every clip); the procedural catalogue hashes its settings.
+        """
+        entries = "\x1f".join(f"{clip_id}={';'.join(self.labels(clip_id))}" for clip_id in sorted(self.ids))
+        return short_hash(type(self).__name__, entries)
+
     def ids_by_class(self) -> dict[str, list[str]]:
         """Class name -> ids of clips carrying that label (for class-balanced sampling)."""
         table: dict[str, list[str]] = {name: [] for name in self.class_names}
@@ -86,6 +97,9 @@ class _TableCatalogue(SoundCatalogue):
     def path(self, clip_id: str) -> Path:
         return self._entry(clip_id)[0]
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.source)!r}, {len(self)} clips)"
+
     def load(self, clip_id: str) -> tuple[np.ndarray, int]:
         return read_audio(self.path(clip_id))
 
@@ -115,6 +129,7 @@ class AudioSetCatalogue(_TableCatalogue):
         for path in (metadata_path, class_path):
             if not path.is_file():
                 raise FileNotFoundError(f"AudioSet file not found: {path}")
+        self.source = metadata_path
         mid_to_name = {}
         with open(class_path, newline="") as handle:
             for row in csv.DictReader(handle):
@@ -137,6 +152,7 @@ class FolderCatalogue(_TableCatalogue):
 
     def __init__(self, path):
         path = Path(path)
+        self.source = path
         clips: dict[str, tuple[Path, list[str]]] = {}
         if path.is_file() and path.suffix.lower() == ".csv":
             root = path.parent
@@ -181,6 +197,7 @@ class ProceduralCatalogue(SoundCatalogue):
         if unknown:
             raise ValueError(f"unknown procedural classes {unknown}; known: {list(PROCEDURAL_CLASSES)}")
         self.seed, self.duration_s, self.sample_rate = int(seed), float(duration_s), int(sample_rate)
+        self.clips_per_class = int(clips_per_class)
         self._class_names = names
         self._by_slug = {class_slug(name): name for name in names}
         self._ids = [f"procedural/{class_slug(name)}/{k}" for name in names for k in range(clips_per_class)]
@@ -189,6 +206,17 @@ class ProceduralCatalogue(SoundCatalogue):
     @property
     def ids(self) -> list[str]:
         return list(self._ids)
+
+    def __repr__(self) -> str:
+        return (
+            f"ProceduralCatalogue(clips_per_class={self.clips_per_class}, seed={self.seed}, "
+            f"duration_s={self.duration_s:g}, sample_rate={self.sample_rate}, {len(self._class_names)} classes)"
+        )
+
+    def fingerprint(self) -> str:
+        """Hash of what decides every clip: classes, clips per class, seed, duration, rate and generator version."""
+        settings = [self.clips_per_class, self.seed, self.duration_s, self.sample_rate, PROCEDURAL_SOUNDS_VERSION]
+        return short_hash("ProceduralCatalogue", *map(str, settings), *self._class_names)
 
     @property
     def class_names(self) -> list[str]:
