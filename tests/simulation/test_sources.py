@@ -91,3 +91,23 @@ def test_folder_catalogue_from_directory_and_csv(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no labelled clips found"):
         FolderCatalogue(tmp_path / "empty")
+
+
+def test_fingerprints_and_reprs_are_stable_and_tell_catalogues_apart(tmp_path):
+    """Datasets record the fingerprint; the repr goes into the dataset card (it used to embed a memory address)."""
+    from transformers_bat.data import CombinedCatalogue
+
+    base = ProceduralCatalogue(clips_per_class=2, seed=0)
+    assert base.fingerprint() == ProceduralCatalogue(clips_per_class=2, seed=0).fingerprint()
+    others = [ProceduralCatalogue(clips_per_class=2, seed=1), ProceduralCatalogue(clips_per_class=3, seed=0)]
+    assert len({base.fingerprint(), *(c.fingerprint() for c in others)}) == 3
+    assert repr(base) == repr(ProceduralCatalogue(clips_per_class=2, seed=0)) and "0x" not in repr(base)
+    for label in ("dog", "siren"):
+        (tmp_path / label).mkdir()
+        soundfile.write(tmp_path / label / "a.wav", np.zeros(320), 32000)
+    folder = FolderCatalogue(tmp_path)
+    assert repr(folder) == f"FolderCatalogue({str(tmp_path)!r}, 2 clips)"
+    (tmp_path / "dog" / "b.wav").write_bytes((tmp_path / "dog" / "a.wav").read_bytes())
+    assert FolderCatalogue(tmp_path).fingerprint() != folder.fingerprint()  # one more clip
+    combined = CombinedCatalogue([folder])
+    assert combined.fingerprint() != folder.fingerprint() and len(combined.fingerprint()) == 16

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import abc
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
 
-from ..files import short_hash
+from ..files import read_json, short_hash
 from .procedural_sounds import PROCEDURAL_CLASSES, class_slug, synthesize
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
@@ -134,8 +133,10 @@ class AudioSetCatalogue(_TableCatalogue):
         with open(class_path, newline="") as handle:
             for row in csv.DictReader(handle):
                 mid_to_name[row["mid"]] = row["display_name"]
-        with open(metadata_path) as handle:
-            records = json.load(handle)["data"]
+        metadata = read_json(metadata_path)
+        if not isinstance(metadata, dict) or not isinstance(metadata.get("data"), list):
+            raise ValueError(f"{metadata_path}: expected {{'data': [{{'id', 'folder', 'label'}}, ...]}}")
+        records = metadata["data"]
         clips = {}
         for record in records:
             names = [mid_to_name[mid] for mid in record["label"] if mid in mid_to_name]
