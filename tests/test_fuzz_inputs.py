@@ -3,9 +3,7 @@ message, never a crash from deep inside numpy/soxr/torch and never a non-finite 
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,10 +13,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from tests.models.bat import bat_tester as bt  # noqa: E402
 from transformers_bat import SpatialASTFeatureExtractor  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "models" / "bat"))
-import bat_tester as bt  # noqa: E402
 
 EXTRACTOR = SpatialASTFeatureExtractor(max_length_s=0.05, n_fft=64, hop_length=32, num_mel_bins=8, num_frames=16,
                                        max_frequency=8000.0)  # fmt: skip

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -12,9 +9,7 @@ import torch
 from transformers import pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models" / "bat"))
-import bat_tester as bt  # noqa: E402
-
+from tests.models.bat import bat_tester as bt  # noqa: E402
 from transformers_bat.pipelines import SpatialAudioQAPipeline, parse_answer  # noqa: E402
 
 RATE = bt.SAMPLING_RATE

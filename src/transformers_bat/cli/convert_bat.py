@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,27 +21,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Conversion errors (a CheckpointConversionError naming the file and tensors) exit 2 through cli.main."""
     import torch
 
-    from transformers_bat.models.bat.convert_bat_checkpoint import CheckpointConversionError, convert_bat_checkpoint
+    from transformers_bat.models.bat.convert_bat_checkpoint import convert_bat_checkpoint
 
-    try:
-        convert_bat_checkpoint(
-            args.checkpoint,
-            args.llama_dir,
-            args.spatial_ast_dir,
-            args.output_dir,
-            tokenizer_dir=args.tokenizer_dir,
-            lora_alpha=args.lora_alpha,
-            lora_dropout=args.lora_dropout,
-            qformer_heads=args.qformer_heads,
-            merge=args.merge,
-            dtype=getattr(torch, args.dtype) if args.dtype else None,
-        )
-    # the converter's messages name the file and the tensors; OSError: transformers' "not a folder or model id"
-    except (CheckpointConversionError, ValueError, OSError) as error:
-        print(f"convert-bat: error: {error}", file=sys.stderr)
-        return 2
+    convert_bat_checkpoint(
+        args.checkpoint,
+        args.llama_dir,
+        args.spatial_ast_dir,
+        args.output_dir,
+        tokenizer_dir=args.tokenizer_dir,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        qformer_heads=args.qformer_heads,
+        merge=args.merge,
+        dtype=getattr(torch, args.dtype) if args.dtype else None,
+    )
     where = args.output_dir if args.merge else f"{args.output_dir} (adapter in {args.output_dir}/adapter)"
     print(f"Converted {args.checkpoint} -> {where}.")
     return 0

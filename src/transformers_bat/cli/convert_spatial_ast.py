@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,23 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transformers_bat.models.spatial_ast.convert_spatial_ast_checkpoint import (
-        CheckpointConversionError,
-        convert_spatial_ast_checkpoint,
-    )
+    """Conversion errors (a CheckpointConversionError naming the file and tensors) exit 2 through cli.main."""
+    from transformers_bat.models.spatial_ast.convert_spatial_ast_checkpoint import convert_spatial_ast_checkpoint
 
-    try:
-        model = convert_spatial_ast_checkpoint(
-            args.checkpoint,
-            args.output_dir,
-            class_labels_csv=args.class_labels_csv,
-            num_attention_heads=args.num_attention_heads,
-            allowed_globals=tuple(args.allow_global),
-        )
-    # the converter's messages name the file and the tensors: a traceback would only bury them
-    except (CheckpointConversionError, ValueError, OSError) as error:
-        print(f"convert-spatial-ast: error: {error}", file=sys.stderr)
-        return 2
+    model = convert_spatial_ast_checkpoint(
+        args.checkpoint,
+        args.output_dir,
+        class_labels_csv=args.class_labels_csv,
+        num_attention_heads=args.num_attention_heads,
+        allowed_globals=tuple(args.allow_global),
+    )
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(f"Converted {args.checkpoint} -> {args.output_dir} ({trainable:,} trainable parameters).")
     return 0

@@ -3,14 +3,20 @@ logits of a BAT built directly with the same weights (LoRA adapter and merged)."
 
 from __future__ import annotations
 
-import bat_tester as bt
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForMultimodalLM
 
 from transformers_bat import BatForConditionalGeneration, SpatialASTModel
 from transformers_bat.cli.main import main as cli_main
-from transformers_bat.models.bat.convert_bat_checkpoint import convert_bat_checkpoint, split_release_state_dict
+from transformers_bat.models.bat.convert_bat_checkpoint import (
+    CheckpointConversionError,
+    convert_bat_checkpoint,
+    split_release_state_dict,
+)
+
+from ...cli.errors import cli_error
+from . import bat_tester as bt
 
 pytest.importorskip("peft")
 
@@ -129,3 +135,158 @@ def test_refuses_pickled_objects(parts, tmp_path):
 
 class _Unsafe:
     pass
+
+
+# ---------------------------------------------------------------- nothing converted silently wrong
+
+
+def edited_release_file(parts, path, edit):
+    """A release-layout file (slam_llm prefixes) changed by `edit(state)`, which edits the dict in place."""
+    release_file(parts, path, "slam_llm")
+    state = torch.load(path, weights_only=True)
+    edit(state)
+    torch.save(state, path)
+    return path
+
+
+def convert(parts, checkpoint, output, **kwargs):
+    root = parts["root"]
+    return convert_bat_checkpoint(checkpoint, root / "llama", root / "spatial_ast", output, qformer_heads=2, **kwargs)
+
+
+def test_non_finite_weights_are_refused_before_loading_the_lm(parts, tmp_path):
+    def poison(state):
+        state["encoder_projector.linear.weight"][0, :3] = float("nan")
+        state["encoder_projector.query"][0, 0, 0] = float("inf")
+
+    checkpoint = edited_release_file(parts, tmp_path / "model.pt", poison)
+    with pytest.raises(CheckpointConversionError) as caught:  # the LM folder does not exist: never reached
+        convert_bat_checkpoint(checkpoint, tmp_path / "no-llama", parts["root"] / "spatial_ast", tmp_path / "out")
+    message = str(caught.value)
+    linear = parts["projector"]["linear.weight"].numel()
+    assert message.startswith(f"Refusing to convert {checkpoint}: 2 tensor(s) hold non-finite values: ")
+    assert f"encoder_projector.linear.weight (3 NaN, 0 inf of {linear} values)" in message
+    assert f"encoder_projector.query (0 NaN, 1 inf of {bt.NUM_QUERIES * 32} values)" in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_qformer_tensors_read_for_the_config_are_named(parts, tmp_path):
+    needed = "encoder_projector.qformer.encoder.layer.0.intermediate_query.dense.weight"
+    checkpoint = edited_release_file(parts, tmp_path / "model.pt", lambda state: state.pop(needed))
+    with pytest.raises(CheckpointConversionError) as caught:
+        convert(parts, checkpoint, tmp_path / "out")
+    message = str(caught.value)
+    assert message.startswith(f"{checkpoint} lacks ['{needed}'], needed to read the projector's shape.")
+    assert "The projector keys it has: encoder_projector.linear.bias, " in message
+
+    def drop_cross_attention(state):
+        for key in [k for k in state if ".crossattention." in k]:
+            del state[key]
+
+    checkpoint = edited_release_file(parts, tmp_path / "no_cross.pt", drop_cross_attention)
+    with pytest.raises(CheckpointConversionError, match=r"lacks its Q-Former layers \(with cross-attention\)"):
+        convert(parts, checkpoint, tmp_path / "out")
+
+
+def test_projector_parameter_left_uninitialised_is_listed(parts, tmp_path):
+    gone = "encoder_projector.qformer.encoder.layer.1.attention.output.dense.weight"
+    checkpoint = edited_release_file(parts, tmp_path / "model.pt", lambda state: state.pop(gone))
+    with pytest.raises(CheckpointConversionError) as caught:
+        convert(parts, checkpoint, tmp_path / "out")
+    assert str(caught.value) == (
+        f"The projector weights of {checkpoint} do not fit BatMultiModalProjector: 1 parameter(s) would stay "
+        f"uninitialised (not in the file): {gone}."
+    )
+
+    def reshape(state):
+        state["encoder_projector.linear.bias"] = torch.zeros(5)
+
+    checkpoint = edited_release_file(parts, tmp_path / "shape.pt", reshape)
+    with pytest.raises(CheckpointConversionError) as caught:
+        convert(parts, checkpoint, tmp_path / "out")
+    assert str(caught.value) == (
+        f"{checkpoint}: projector tensor shapes do not fit the Q-Former read off the file: "
+        f"encoder_projector.linear.bias (5,) (model: (32,))."
+    )
+
+
+def test_lora_weights_missing_a_partner_or_not_fitting_the_lm(parts, tmp_path):
+    lora_b = "llm.base_model.model.model.layers.1.self_attn.v_proj.lora_B.default.weight"
+    checkpoint = edited_release_file(parts, tmp_path / "model.pt", lambda state: state.pop(lora_b))
+    with pytest.raises(CheckpointConversionError) as caught:
+        convert(parts, checkpoint, tmp_path / "out")
+    assert str(caught.value) == (
+        f"{checkpoint}: 1 LoRA weight(s) lack their lora_A / lora_B partner: layers.1.self_attn.v_proj.lora_A."
+    )
+
+    def add_layer(state):
+        for ab in "AB":
+            key = f"llm.base_model.model.model.layers.0.self_attn.q_proj.lora_{ab}.default.weight"
+            state[key.replace("layers.0.", "layers.7.")] = state[key].clone()
+
+    checkpoint = edited_release_file(parts, tmp_path / "deep.pt", add_layer)
+    with pytest.raises(CheckpointConversionError) as caught:
+        convert(parts, checkpoint, tmp_path / "out")
+    assert str(caught.value) == (
+        f"The LoRA weights of {checkpoint} do not fit the language model of {parts['root'] / 'llama'}: 0 LoRA "
+        f"weight(s) would stay uninitialised: none; 2 have no module to go to: "
+        f"layers.7.self_attn.q_proj.lora_A.weight, layers.7.self_attn.q_proj.lora_B.weight."
+    )
+
+
+def test_files_that_are_not_state_dicts_name_what_they_hold(parts, tmp_path):
+    from transformers_bat.models.bat.convert_bat_checkpoint import load_release_state_dict
+
+    torch.save([torch.zeros(1)], tmp_path / "list.pt")
+    with pytest.raises(CheckpointConversionError, match="list.pt holds a list, not a state dict of tensors"):
+        load_release_state_dict(tmp_path / "list.pt")
+    torch.save({"epoch": 3, "encoder_projector.query": torch.zeros(1, 4, 32)}, tmp_path / "mixed.pt")
+    with pytest.raises(CheckpointConversionError) as caught:
+        load_release_state_dict(tmp_path / "mixed.pt")
+    assert str(caught.value) == (
+        f"{tmp_path / 'mixed.pt'} is not a state dict of tensors: its keys are 'epoch', 'encoder_projector.query' "
+        f"(1 not tensors: 'epoch')."
+    )
+    with pytest.raises(FileNotFoundError, match="Checkpoint not found: .*absent.pt"):
+        load_release_state_dict(tmp_path / "absent.pt")
+    checkpoint = release_file(parts, tmp_path / "model.pt", "slam_llm")
+    with pytest.raises(FileNotFoundError, match="Spatial-AST folder not found: .*no-encoder"):
+        convert_bat_checkpoint(checkpoint, parts["root"] / "llama", tmp_path / "no-encoder", tmp_path / "out")
+
+
+def test_cli_prints_the_error_and_returns_2(parts, tmp_path, capsys):
+    from safetensors.torch import load_file, save_file
+
+    root = parts["root"]
+
+    def run(checkpoint, llama=root / "llama", encoder=root / "spatial_ast"):
+        argv = ["convert-bat", str(checkpoint), str(tmp_path / "out"), "--llama-dir", str(llama)]
+        return cli_main([*argv, "--spatial-ast-dir", str(encoder), "--qformer-heads", "2"])
+
+    def poison(state):
+        state["encoder_projector.norm.weight"][:] = float("nan")
+
+    checkpoint = edited_release_file(parts, tmp_path / "model.pt", poison)
+    assert run(checkpoint) == 2
+    assert cli_error(capsys.readouterr().err, "convert-bat") == (
+        f"Refusing to convert {checkpoint}: 1 tensor(s) hold non-finite values: encoder_projector.norm.weight "
+        f"(32 NaN, 0 inf of 32 values). The file is corrupt or was saved after training diverged."
+    )
+    assert not (tmp_path / "out").exists()
+
+    good = release_file(parts, tmp_path / "good.pt", "slam_llm")
+    assert run(good, llama=tmp_path / "no-llama") == 2
+    assert cli_error(capsys.readouterr().err, "convert-bat") == f"LLaMA folder not found: {tmp_path / 'no-llama'}"
+
+    # a Spatial-AST folder with an encoder tensor deleted is refused by SpatialASTModel.from_pretrained
+    encoder = tmp_path / "broken_encoder"
+    encoder.mkdir()
+    weights = load_file(root / "spatial_ast" / "model.safetensors")
+    del weights["layers.1.mlp.fc2.bias"]
+    save_file(weights, encoder / "model.safetensors", metadata={"format": "pt"})
+    (encoder / "config.json").write_text((root / "spatial_ast" / "config.json").read_text())
+    assert run(good, encoder=encoder) == 2
+    assert cli_error(capsys.readouterr().err, "convert-bat").startswith(
+        f"SpatialASTModel.from_pretrained: 1 tensor(s) of the pretrained encoder are missing from "
+        f"{encoder / 'model.safetensors'}: layers.1.mlp.fc2.bias. "
+    )

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 
-import bat_tester as bt
 import numpy as np
 import pytest
 import torch
@@ -18,6 +17,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMultimoda
 from transformers_bat import BatConfig, BatForConditionalGeneration, SpatialASTModel
 from transformers_bat.compat import CACHE_KEY
 from transformers_bat.models.bat import BAT_PROMPT_TEMPLATE, BatMultiModalProjector
+
+from . import bat_tester as bt
 
 
 @pytest.fixture(scope="module")
@@ -532,3 +533,79 @@ def test_trainer_smoke(tmp_path):
     assert np.isfinite(result.training_loss)
     assert not torch.equal(model.multi_modal_projector.linear.weight, projector_before)
     assert all(torch.equal(v, encoder_before[k]) for k, v in model.audio_tower.state_dict().items())
+
+
+# ---------------------------------------------------------------- loading never leaves weights silently random
+
+
+def saved_without(llama_bat, folder, *names):
+    """The fixture's BAT saved to `folder` (with its remote code), then `names` deleted from the weights file."""
+    from safetensors.torch import load_file, save_file
+
+    llama_bat[0].save_pretrained(folder)
+    weights = load_file(folder / "model.safetensors")
+    for name in names:
+        del weights[name]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+    return folder
+
+
+def test_missing_encoder_or_projector_tensor_is_an_error(llama_bat, tmp_path, caplog):
+    from transformers_bat.models.spatial_ast.modeling_spatial_ast import MissingPretrainedWeightsError
+
+    folder = saved_without(
+        llama_bat, tmp_path / "bat", "audio_tower.layers.0.mlp.fc1.weight", "multi_modal_projector.query"
+    )
+    with pytest.raises(MissingPretrainedWeightsError) as caught:
+        AutoModelForMultimodalLM.from_pretrained(folder)
+    assert str(caught.value) == (
+        f"BatForConditionalGeneration.from_pretrained: 2 tensor(s) of the pretrained audio encoder and projector are "
+        f"missing from {folder / 'model.safetensors'}: audio_tower.layers.0.mlp.fc1.weight, "
+        f"multi_modal_projector.query. Loading would initialise them randomly and silently change the model. Check "
+        f"that the file is complete (save or convert it again); to initialise them randomly on purpose, pass "
+        f"allow_missing_weights=True."
+    )
+    with caplog.at_level("WARNING", logger="transformers_bat.models.spatial_ast.modeling_spatial_ast"):
+        model, info = BatForConditionalGeneration.from_pretrained(
+            folder, allow_missing_weights=True, output_loading_info=True
+        )
+    assert info["missing_keys"] == {"audio_tower.layers.0.mlp.fc1.weight", "multi_modal_projector.query"}
+    assert not any(p.requires_grad for p in model.audio_tower.parameters())  # the freeze is still applied
+    assert any("were initialised randomly (allow_missing_weights=True)" in r.getMessage() for r in caplog.records)
+
+
+def test_missing_language_model_tensor_is_reported(llama_bat, tmp_path, caplog):
+    folder = saved_without(llama_bat, tmp_path / "bat", "language_model.model.layers.1.mlp.up_proj.weight")
+    with caplog.at_level("WARNING", logger="transformers_bat.models.spatial_ast.modeling_spatial_ast"):
+        model = BatForConditionalGeneration.from_pretrained(folder)
+    assert isinstance(model, BatForConditionalGeneration)
+    assert [r.getMessage() for r in caplog.records if "start from random" in r.getMessage()] == [
+        f"BatForConditionalGeneration.from_pretrained: 1 tensor(s) are not in {folder / 'model.safetensors'} and "
+        f"start from random initialisation: language_model.model.layers.1.mlp.up_proj.weight."
+    ]
+
+
+def test_remote_code_loading_refuses_a_missing_projector_tensor(llama_bat, tmp_path):
+    """modeling_bat imports the check from the copied modeling_spatial_ast.py: it must work without the package."""
+    folder = saved_without(llama_bat, tmp_path / "bat", "multi_modal_projector.linear.bias")
+    script = textwrap.dedent(
+        f"""
+        import importlib.util, os, sys
+        sys.path = [p for p in sys.path if not os.path.isdir(os.path.join(p or ".", "transformers_bat"))]
+        assert importlib.util.find_spec("transformers_bat") is None, "transformers_bat is still importable"
+        from transformers import AutoModelForMultimodalLM
+        try:
+            AutoModelForMultimodalLM.from_pretrained({str(folder)!r}, trust_remote_code=True)
+        except ValueError as error:
+            print(type(error).__module__, error)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_MODULES_CACHE=str(tmp_path / "modules"), HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("transformers_modules.")
+    assert "1 tensor(s) of the pretrained audio encoder and projector are missing" in result.stdout
+    assert "multi_modal_projector.linear.bias" in result.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bat_tester as bt
 import numpy as np
 import pytest
 import soundfile as sf
@@ -10,6 +9,8 @@ import torch
 
 from transformers_bat import BatProcessor
 from transformers_bat.models.bat import BAT_PROMPT_TEMPLATE
+
+from . import bat_tester as bt
 
 RATE = bt.SAMPLING_RATE
 

@@ -298,3 +298,93 @@ def test_trust_remote_code_without_the_package(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "transformers_modules" in result.stdout
+
+
+# ---------------------------------------------------------------- loading never leaves weights silently random
+
+
+def drop_tensors(folder, *names):
+    """Delete tensors from a saved `model.safetensors` in place (a truncated or mis-saved checkpoint)."""
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(folder / "model.safetensors")
+    for name in names:
+        del weights[name]
+    save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
+
+
+def test_missing_encoder_tensor_is_an_error_naming_tensor_and_file(tmp_path):
+    from transformers_bat.models.spatial_ast.modeling_spatial_ast import MissingPretrainedWeightsError
+
+    model = SpatialASTForSpatialAudioClassification(tiny_config()).eval()
+    model.save_pretrained(tmp_path)
+    drop_tensors(tmp_path, "spatial_ast.layers.0.mlp.fc1.weight", "spatial_ast.embeddings.cls_tokens")
+    weights = tmp_path / "model.safetensors"
+    with pytest.raises(MissingPretrainedWeightsError) as caught:
+        AutoModelForAudioClassification.from_pretrained(tmp_path)
+    assert str(caught.value) == (
+        f"SpatialASTForSpatialAudioClassification.from_pretrained: 2 tensor(s) of the pretrained encoder are missing "
+        f"from {weights}: spatial_ast.embeddings.cls_tokens, spatial_ast.layers.0.mlp.fc1.weight. Loading would "
+        f"initialise them randomly and silently change the model. Check that the file is complete (save or convert "
+        f"it again); to initialise them randomly on purpose, pass allow_missing_weights=True."
+    )
+    with pytest.raises(MissingPretrainedWeightsError, match=r"SpatialASTModel\.from_pretrained: 2 tensor\(s\)"):
+        AutoModel.from_pretrained(tmp_path)
+    # the deliberate opt-out loads, says what was initialised, and still returns the loading info when asked
+    reloaded, info = SpatialASTForSpatialAudioClassification.from_pretrained(
+        tmp_path, allow_missing_weights=True, output_loading_info=True
+    )
+    assert info["missing_keys"] == {"spatial_ast.layers.0.mlp.fc1.weight", "spatial_ast.embeddings.cls_tokens"}
+    assert not hasattr(reloaded.config, "allow_missing_weights")
+    assert torch.equal(reloaded.heads.event_head.weight, model.heads.event_head.weight)
+
+
+def test_partial_heads_are_an_error_but_encoder_only_checkpoints_load(tmp_path, caplog):
+    from transformers_bat.models.spatial_ast.modeling_spatial_ast import MissingPretrainedWeightsError
+
+    SpatialASTForSpatialAudioClassification(tiny_config()).save_pretrained(tmp_path / "heads")
+    drop_tensors(tmp_path / "heads", "heads.event_head.bias")
+    with pytest.raises(MissingPretrainedWeightsError, match=r"not encoder-only\) are missing .*heads.event_head.bias"):
+        SpatialASTForSpatialAudioClassification.from_pretrained(tmp_path / "heads")
+
+    encoder = SpatialASTModel(tiny_config()).eval()
+    encoder.save_pretrained(tmp_path / "encoder")
+    with caplog.at_level("WARNING", logger="transformers_bat.models.spatial_ast.modeling_spatial_ast"):
+        model, info = AutoModelForAudioClassification.from_pretrained(tmp_path / "encoder", output_loading_info=True)
+    assert isinstance(model, SpatialASTForSpatialAudioClassification) and len(info["missing_keys"]) == 14
+    assert all(key.startswith("heads.") for key in info["missing_keys"])
+    inputs = tiny_inputs()
+    assert torch.equal(model.spatial_ast(inputs).last_hidden_state, encoder(inputs).last_hidden_state)
+    reports = [r.getMessage() for r in caplog.records if "start from random initialisation" in r.getMessage()]
+    assert len(reports) == 1 and reports[0].startswith(
+        f"SpatialASTForSpatialAudioClassification.from_pretrained: 14 tensor(s) are not in "
+        f"{tmp_path / 'encoder' / 'model.safetensors'} and start from random initialisation: heads.azimuth_head.bias"
+    )
+    assert reports[0].endswith("This is expected when fine-tuning the task heads from an encoder-only checkpoint.")
+
+
+def test_remote_code_loading_refuses_a_missing_encoder_tensor(tmp_path):
+    """The check lives in the model file, so a checkpoint loaded with trust_remote_code runs it too."""
+    model = SpatialASTForSpatialAudioClassification(tiny_config())
+    model.register_for_auto_class("AutoModelForAudioClassification")
+    model.config.register_for_auto_class()
+    model.save_pretrained(tmp_path / "ckpt")
+    drop_tensors(tmp_path / "ckpt", "spatial_ast.layers.1.attention.qkv.weight")
+    script = textwrap.dedent(
+        f"""
+        from transformers import AutoModelForAudioClassification
+        try:
+            AutoModelForAudioClassification.from_pretrained({str(tmp_path / "ckpt")!r}, trust_remote_code=True)
+        except ValueError as error:
+            print(type(error).__module__, error)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(tmp_path / "modules"), TRANSFORMERS_VERBOSITY="error")
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith("transformers_modules.")
+    assert "1 tensor(s) of the pretrained encoder are missing" in result.stdout
+    assert "spatial_ast.layers.1.attention.qkv.weight" in result.stdout

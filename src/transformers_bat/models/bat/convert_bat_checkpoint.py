@@ -8,7 +8,9 @@ The released file is a plain fp32 state dict of the trainable weights (73,561,60
   `llm.base_model.model.model.layers.0.self_attn.q_proj.lora_A.default.weight`). Keys are matched on that pattern
   and re-rooted under `language_model.model.layers.<N>`; the rank comes from the tensor shapes and the target
   modules from the keys. `lora_alpha` is not stored in the file: the release default (32) is used unless given.
-Every other key is rejected with an error rather than silently dropped.
+Every other key is rejected with an error rather than silently dropped. Like the Spatial-AST converter, this one
+raises [`CheckpointConversionError`] naming the tensors and the file for NaN / inf weights, missing tensors and
+weights that do not fit the model, before the language model is loaded wherever the file alone shows the problem.
 
 The result is a normal BAT checkpoint (Spatial-AST + projector + the unmodified LLaMA weights + processor) and, in
 `<output>/adapter`, the LoRA adapter with the projector (`PeftModel.from_pretrained(bat, "<output>/adapter")`);
@@ -19,11 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 from pathlib import Path
 
 import torch
 
+from ..spatial_ast.convert_spatial_ast_checkpoint import CheckpointConversionError, check_finite, preview
 from .modeling_bat import BatForConditionalGeneration
 from .processing_bat import BatProcessor
 
@@ -33,21 +37,43 @@ LORA_KEY = re.compile(
     r"(?:\.(?P<adapter>[A-Za-z0-9_]+))?\.weight$"
 )
 QFORMER_LAYER = re.compile(r"^qformer\.encoder\.layer\.(\d+)\.")
+HUB_ID = re.compile(r"^[\w.-]+(?:/[\w.-]+)?$")
 # Text-branch FFN of older Blip2QFormer versions: unused when only queries are fed, absent from today's module.
 UNUSED_QFORMER_KEY = re.compile(r"^qformer\.encoder\.layer\.\d+\.(?:intermediate|output)\.(?:dense|LayerNorm)\.")
 
 
 def load_release_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Read `model.pt` with `weights_only=True` (never unpickles code); unwraps a `{"model": ...}` wrapper."""
-    state = torch.load(str(path), map_location="cpu", weights_only=True)
+    """Read `model.pt` with `weights_only=True` (never unpickles code); unwraps a `{"model": ...}` wrapper.
+
+    Refuses files that are not a state dict of finite tensors, naming what the file holds instead.
+    """
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"Checkpoint not found: {path}")
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointConversionError(
+            f"Refusing to unpickle {path}: it holds objects other than tensors and plain containers.\n{error}"
+        ) from error
+    except (RuntimeError, EOFError, OSError) as error:
+        raise CheckpointConversionError(f"{path} is not a readable torch checkpoint: {error}") from error
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path} is not a state dict of tensors.")
+    if not isinstance(state, dict):
+        raise CheckpointConversionError(f"{path} holds a {type(state).__name__}, not a state dict of tensors.")
+    not_tensors = [repr(key) for key, value in state.items() if not isinstance(value, torch.Tensor)]
+    if not_tensors or not state:
+        raise CheckpointConversionError(
+            f"{path} is not a state dict of tensors: its keys are {preview([repr(key) for key in state]) or 'none'}"
+            f" ({len(not_tensors)} not tensors: {preview(not_tensors) or 'none'})."
+        )
+    check_finite(state, path)
     return state
 
 
-def split_release_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict, dict, list[str]]:
+def split_release_state_dict(
+    state: dict[str, torch.Tensor], source: str | os.PathLike = "the checkpoint"
+) -> tuple[dict, dict, list[str]]:
     """-> (projector state with our names, LoRA state keyed `layers.N.module.lora_X`, target module names)."""
     projector, lora, unknown = {}, {}, []
     for key, tensor in state.items():
@@ -62,28 +88,82 @@ def split_release_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict, dict
             continue
         unknown.append(key)
     if unknown:
-        preview = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise ValueError(f"{len(unknown)} keys are neither projector nor LoRA weights: {preview}")
+        raise CheckpointConversionError(
+            f"{len(unknown)} keys of {source} are neither projector nor LoRA weights: {preview(unknown, 5)}"
+        )
     if "query" not in projector:
-        raise ValueError("No encoder_projector.query in the checkpoint: not a BAT projector state dict.")
+        raise CheckpointConversionError(
+            f"No encoder_projector.query in {source}: not a BAT projector state dict. Its keys are: "
+            f"{preview(sorted(state))}."
+        )
+    a_keys = {key[: -len("A")] for key in lora if key.endswith("lora_A")}
+    b_keys = {key[: -len("B")] for key in lora if key.endswith("lora_B")}
+    if a_keys != b_keys:
+        unpaired = sorted(f"{key}A" for key in a_keys - b_keys) + sorted(f"{key}B" for key in b_keys - a_keys)
+        raise CheckpointConversionError(
+            f"{source}: {len(unpaired)} LoRA weight(s) lack their lora_A / lora_B partner: {preview(unpaired)}."
+        )
     modules = sorted({key.split(".")[-2] for key in lora})
     return projector, lora, modules
 
 
-def projector_config_from_state(projector: dict[str, torch.Tensor], num_attention_heads: int | None = None) -> dict:
+def projector_config_from_state(
+    projector: dict[str, torch.Tensor],
+    num_attention_heads: int | None = None,
+    source: str | os.PathLike = "the checkpoint",
+) -> dict:
     """Q-Former shape read off the weights; the head count is not stored (default hidden / 64: 12 in the release)."""
     layers = sorted({int(m.group(1)) for key in projector if (m := QFORMER_LAYER.match(key))})
-    cross = sorted({int(k.split(".")[3]) for k in projector if ".crossattention." in k})
+    cross = sorted({int(k.split(".")[3]) for k in projector if k.startswith("qformer.") and ".crossattention." in k})
+    needed = ["qformer.encoder.layer.0.intermediate_query.dense.weight"]
+    if cross:
+        needed.append(f"qformer.encoder.layer.{cross[0]}.crossattention.attention.key.weight")
+    missing = [PROJECTOR_PREFIX + key for key in needed if key not in projector]
+    if not layers or not cross or missing:
+        what = missing if layers and cross else "its Q-Former layers (with cross-attention)"
+        raise CheckpointConversionError(
+            f"{source} lacks {what}, needed to read the projector's shape. The projector keys it has: "
+            f"{preview(sorted(PROJECTOR_PREFIX + key for key in projector))}."
+        )
     hidden = projector["query"].shape[-1]
     cross_key = projector[f"qformer.encoder.layer.{cross[0]}.crossattention.attention.key.weight"]
     return {
         "hidden_size": hidden,
-        "num_hidden_layers": len(layers),
+        # the highest layer index, so a layer missing in the middle is reported as missing weights, not dropped
+        "num_hidden_layers": layers[-1] + 1,
         "num_attention_heads": num_attention_heads or max(hidden // 64, 1),
         "intermediate_size": projector["qformer.encoder.layer.0.intermediate_query.dense.weight"].shape[0],
         "encoder_hidden_size": cross_key.shape[1],
         "cross_attention_frequency": cross[1] - cross[0] if len(cross) > 1 else max(len(layers), 1),
     }
+
+
+def load_projector_state(
+    projector: torch.nn.Module, projector_state: dict[str, torch.Tensor], source: str | os.PathLike
+) -> None:
+    """Load the projector strictly: a parameter left uninitialised or a leftover key is a conversion error."""
+    expected = projector.state_dict()
+    mismatched = [
+        f"{PROJECTOR_PREFIX}{key} {tuple(tensor.shape)} (model: {tuple(expected[key].shape)})"
+        for key, tensor in projector_state.items()
+        if key in expected and tensor.shape != expected[key].shape
+    ]
+    if mismatched:
+        raise CheckpointConversionError(
+            f"{source}: projector tensor shapes do not fit the Q-Former read off the file: {preview(mismatched)}."
+        )
+    missing, unexpected = projector.load_state_dict(projector_state, strict=False)
+    problems = []
+    if missing:
+        names = [PROJECTOR_PREFIX + key for key in missing]
+        problems.append(f"{len(missing)} parameter(s) would stay uninitialised (not in the file): {preview(names)}")
+    if unexpected:
+        names = [PROJECTOR_PREFIX + key for key in unexpected]
+        problems.append(f"{len(unexpected)} key(s) have no parameter to go to: {preview(names)}")
+    if problems:
+        raise CheckpointConversionError(
+            f"The projector weights of {source} do not fit {type(projector).__name__}: " + "; ".join(problems) + "."
+        )
 
 
 def _load_feature_extractor(spatial_ast_dir: str | os.PathLike, audio_config):
@@ -116,9 +196,20 @@ def convert_bat_checkpoint(
 
     Writes `output_dir` (model + processor) and, unless `merge`, `output_dir/adapter` (LoRA + projector).
     Returns the model as loaded for inference (the `PeftModel`'s base with the adapter active, or merged).
+    Raises [`CheckpointConversionError`] for a file that cannot be converted faithfully, before loading the LM
+    wherever the file alone shows it.
     """
-    projector_state, lora_state, modules = split_release_state_dict(load_release_state_dict(checkpoint))
-    projector_config = projector_config_from_state(projector_state, qformer_heads)
+    projector_state, lora_state, modules = split_release_state_dict(load_release_state_dict(checkpoint), checkpoint)
+    projector_config = projector_config_from_state(projector_state, qformer_heads, checkpoint)
+    if not Path(spatial_ast_dir).is_dir():
+        raise FileNotFoundError(
+            f"Spatial-AST folder not found: {spatial_ast_dir} (convert the encoder first with "
+            f"`transformers-bat convert-spatial-ast`)."
+        )
+    for what, folder in (("LLaMA", llama_dir), ("Tokenizer", tokenizer_dir)):
+        # a path that cannot be a Hub id: say so, instead of the Hub's repo-id validation error
+        if folder is not None and not Path(folder).exists() and not HUB_ID.match(str(folder)):
+            raise FileNotFoundError(f"{what} folder not found: {folder}")
     model, tokenizer = BatForConditionalGeneration.from_parts(
         spatial_ast_dir,
         llama_dir,
@@ -127,9 +218,7 @@ def convert_bat_checkpoint(
         num_query_tokens=projector_state["query"].shape[1],
         dtype=dtype,
     )
-    missing, unexpected = model.multi_modal_projector.load_state_dict(projector_state, strict=False)
-    if missing or unexpected:
-        raise ValueError(f"Projector weights do not fit: missing {missing[:5]}, unexpected {unexpected[:5]}.")
+    load_projector_state(model.multi_modal_projector, projector_state, checkpoint)
     processor = BatProcessor(
         _load_feature_extractor(spatial_ast_dir, model.config.audio_config),
         tokenizer,
@@ -158,14 +247,18 @@ def convert_bat_checkpoint(
     expected = {k for k in peft_model.state_dict() if ".lora_" in k}
     expected = {re.sub(r"\.default\.weight$", ".weight", k) for k in expected}
     if set(peft_state) != expected:
-        missing = sorted(expected - set(peft_state))[:5]
-        extra = sorted(set(peft_state) - expected)[:5]
-        raise ValueError(f"LoRA weights do not fit the language model: missing {missing}, unexpected {extra}.")
+        missing = sorted(key.removeprefix(prefix) for key in expected - set(peft_state))
+        extra = sorted(key.removeprefix(prefix) for key in set(peft_state) - expected)
+        raise CheckpointConversionError(
+            f"The LoRA weights of {checkpoint} do not fit the language model of {llama_dir}: {len(missing)} LoRA "
+            f"weight(s) would stay uninitialised: {preview(missing) or 'none'}; {len(extra)} have no module to go "
+            f"to: {preview(extra) or 'none'}."
+        )
     # the projector is a `modules_to_save` module of the adapter: its copy is set from the same weights
     peft_state.update({f"base_model.model.multi_modal_projector.{k}": v for k, v in projector_state.items()})
     result = set_peft_model_state_dict(peft_model, peft_state)
     if getattr(result, "unexpected_keys", None):
-        raise ValueError(f"Unexpected LoRA keys: {result.unexpected_keys[:5]}")
+        raise CheckpointConversionError(f"Unexpected LoRA keys in {checkpoint}: {preview(result.unexpected_keys)}")
     if merge:
         merged = peft_model.merge_and_unload()
         merged.save_pretrained(output_dir)
@@ -175,4 +268,9 @@ def convert_bat_checkpoint(
     return peft_model
 
 
-__all__ = ["convert_bat_checkpoint", "load_release_state_dict", "split_release_state_dict"]
+__all__ = [
+    "CheckpointConversionError",
+    "convert_bat_checkpoint",
+    "load_release_state_dict",
+    "split_release_state_dict",
+]

@@ -405,12 +405,42 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
 
     # ------------------------------------------------------------------ saving / assembling
     @classmethod
-    def from_pretrained(cls, *args, **kwargs):
-        """`PreTrainedModel.from_pretrained`; re-applies the encoder freeze (loading materialises fresh parameters)."""
-        model = super().from_pretrained(*args, **kwargs)
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike | None,
+        *model_args,
+        allow_missing_weights: bool = False,
+        **kwargs,
+    ):
+        """`PreTrainedModel.from_pretrained`; re-applies the encoder freeze (loading materialises fresh parameters).
+
+        Refuses a checkpoint that lacks tensors of the audio encoder or the projector, which transformers would
+        initialise randomly with only a log line; other missing tensors are reported. Pass
+        `allow_missing_weights=True` to initialise missing tensors randomly on purpose.
+        """
+        try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
+            from .modeling_spatial_ast import check_missing_weights, describe_weights_source
+        except ImportError:
+            from transformers_bat.models.spatial_ast.modeling_spatial_ast import (
+                check_missing_weights,
+                describe_weights_source,
+            )
+
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        model, loading_info = super().from_pretrained(
+            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+        )
+        check_missing_weights(
+            cls.__name__,
+            describe_weights_source(pretrained_model_name_or_path, kwargs.get("subfolder", "")),
+            loading_info["missing_keys"],
+            is_required=lambda key: key.startswith(("audio_tower.", "multi_modal_projector.")),
+            required_part="audio encoder and projector",
+            allow_missing_weights=allow_missing_weights,
+        )
         if isinstance(model, BatForConditionalGeneration) and model.config.freeze_audio_tower:
             model.freeze_audio_tower()
-        return model
+        return (model, loading_info) if output_loading_info else model
 
     def save_pretrained(self, save_directory: str | os.PathLike, *args, save_remote_code: bool = True, **kwargs):
         """`PreTrainedModel.save_pretrained`, plus the model code and the pipeline entry for `trust_remote_code`.

@@ -5,6 +5,10 @@ The released file is a training dict ``{model, optimizer, epoch, scaler, args}``
 arbitrary code can run. The STFT and mel tables stored in the file are checked against our feature extractor and
 then dropped; everything else is renamed to our module names and saved as safetensors with the config and the
 preprocessor config.
+
+Nothing is converted silently wrong: a file with NaN / inf weights, a missing or unknown tensor, or weights that
+leave any parameter of the model uninitialised is refused with a [`CheckpointConversionError`] naming the tensors
+and the file (the BAT converter raises the same error).
 """
 
 from __future__ import annotations
@@ -53,8 +57,44 @@ KEY_RENAMES: tuple[tuple[str, str], ...] = (
 )
 
 
+# tensors of the authors' model that config_from_state reads to infer the architecture
+REQUIRED_KEYS = (
+    "cls_tokens",
+    "pos_embed",
+    "patch_embed.proj.weight",
+    "conv_downsample.0.weight",
+    "bn.running_mean",
+    "blocks.0.mlp.fc1.weight",
+    "head.weight",
+    "distance_head.weight",
+    "azimuth_head.weight",
+    "elevation_head.weight",
+)
+
+
 class CheckpointConversionError(ValueError):
-    """The file is not a Spatial-AST checkpoint we can convert faithfully."""
+    """The file is not a checkpoint we can convert faithfully (shared by the Spatial-AST and BAT converters)."""
+
+
+def preview(items: list[str], limit: int = 10) -> str:
+    """The first `limit` items, comma-separated, with the total when some are left out (keeps messages short)."""
+    shown = ", ".join(str(item) for item in items[:limit])
+    return shown + (f", ... ({len(items)} in all)" if len(items) > limit else "")
+
+
+def check_finite(state: dict[str, torch.Tensor], source: str | os.PathLike) -> None:
+    """Refuse NaN / inf weights: a model converted from them runs without error and outputs NaN or garbage."""
+    broken = []
+    for key, tensor in state.items():
+        if not (tensor.is_floating_point() or tensor.is_complex()) or bool(torch.isfinite(tensor).all()):
+            continue
+        nans, infs = int(torch.isnan(tensor).sum()), int(torch.isinf(tensor).sum())
+        broken.append(f"{key} ({nans} NaN, {infs} inf of {tensor.numel()} values)")
+    if broken:
+        raise CheckpointConversionError(
+            f"Refusing to convert {source}: {len(broken)} tensor(s) hold non-finite values: {preview(broken, 5)}. "
+            f"The file is corrupt or was saved after training diverged."
+        )
 
 
 def _resolve_global(name: str) -> type:
@@ -88,30 +128,69 @@ def load_training_checkpoint(path: str | os.PathLike, allowed_globals: tuple[str
         raise CheckpointConversionError(f"{path} is not a readable torch checkpoint: {error}") from error
 
 
-def extract_model_state(checkpoint: dict) -> dict[str, torch.Tensor]:
+def extract_model_state(checkpoint: dict, source: str | os.PathLike = "The checkpoint") -> dict[str, torch.Tensor]:
     """The model weights of a training dict (or of a bare state dict), with any DDP 'module.' prefix removed."""
     if not isinstance(checkpoint, dict):
-        raise CheckpointConversionError(f"Expected a dict checkpoint, got {type(checkpoint).__name__}.")
-    state = checkpoint.get("model", checkpoint)
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointConversionError("The checkpoint has no 'model' state dict of tensors.")
+        raise CheckpointConversionError(
+            f"{source} holds a {type(checkpoint).__name__}, not a dict: expected a training dict with a 'model' "
+            f"state dict, or a state dict."
+        )
+    top_level = preview([repr(key) for key in checkpoint])
+    if "model" in checkpoint:
+        state = checkpoint["model"]
+        if not isinstance(state, dict):
+            raise CheckpointConversionError(
+                f"{source}: its 'model' entry is a {type(state).__name__}, not a state dict of tensors."
+            )
+    elif checkpoint and all(isinstance(value, torch.Tensor) for value in checkpoint.values()):
+        state = checkpoint  # a bare state dict
+    else:
+        raise CheckpointConversionError(
+            f"{source} has no 'model' state dict of tensors; its top-level keys are: {top_level or 'none'}."
+        )
+    not_tensors = [
+        repr(key) for key, value in state.items() if not (isinstance(key, str) and isinstance(value, torch.Tensor))
+    ]
+    if not_tensors or not state:
+        raise CheckpointConversionError(
+            f"{source}: the model state dict is empty or holds entries that are not named tensors "
+            f"({preview(not_tensors) or 'no keys'})."
+        )
     return {re.sub(r"^module\.", "", key): value for key, value in state.items()}
 
 
 def config_from_state(
-    state: dict[str, torch.Tensor], num_attention_heads: int | None = None, **overrides
+    state: dict[str, torch.Tensor],
+    num_attention_heads: int | None = None,
+    source: str | os.PathLike = "The checkpoint",
+    **overrides,
 ) -> SpatialASTConfig:
     """Infer a SpatialASTConfig from tensor shapes (heads default to hidden_size // 64, the ViT rule)."""
-    required = ["cls_tokens", "pos_embed", "patch_embed.proj.weight", "blocks.0.mlp.fc1.weight", "head.weight"]
-    missing = [key for key in required if key not in state]
+    missing = [key for key in REQUIRED_KEYS if key not in state]
     if missing:
-        raise CheckpointConversionError(f"Not a Spatial-AST checkpoint: missing {missing}.")
+        raise CheckpointConversionError(
+            f"{source} is not a complete Spatial-AST checkpoint: missing {missing}. Its model state has "
+            f"{len(state)} keys: {preview(sorted(state))}."
+        )
+    try:
+        return _config_from_shapes(state, num_attention_heads, overrides)
+    except (IndexError, ZeroDivisionError) as error:
+        shapes = preview([f"{key} {tuple(state[key].shape)}" for key in REQUIRED_KEYS])
+        raise CheckpointConversionError(
+            f"{source}: tensor shapes are not those of a Spatial-AST ({error}): {shapes}."
+        ) from error
+
+
+def _config_from_shapes(
+    state: dict[str, torch.Tensor], num_attention_heads: int | None, overrides: dict
+) -> SpatialASTConfig:
     hidden_size = state["cls_tokens"].shape[-1]
     patch_size = state["patch_embed.proj.weight"].shape[-1]
     num_mel_bins = state["logmel_extractor.melW"].shape[1] if "logmel_extractor.melW" in state else 128
     num_patches = state["pos_embed"].shape[1] - 1
     columns = num_mel_bins // patch_size
-    num_layers = len({key.split(".")[1] for key in state if key.startswith("blocks.")})
+    # the highest block index, so a block missing in the middle is reported as missing weights, not dropped
+    num_layers = 1 + max(int(m.group(1)) for key in state if (m := re.match(r"blocks\.(\d+)\.", key)))
     kwargs = dict(
         hidden_size=hidden_size,
         num_hidden_layers=num_layers,
@@ -159,8 +238,11 @@ def check_front_end_tables(state: dict[str, torch.Tensor], feature_extractor: Sp
             )
 
 
-def rename_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    renamed = {}
+def rename_state(
+    state: dict[str, torch.Tensor], source: str | os.PathLike = "the checkpoint"
+) -> dict[str, torch.Tensor]:
+    """Our names for the authors' keys; the front-end tables are dropped (checked first), any other key refused."""
+    renamed, unknown = {}, []
     for key, value in state.items():
         if key in FRONT_END_KEYS:
             continue
@@ -169,8 +251,39 @@ def rename_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
                 renamed[re.sub(pattern, target, key)] = value
                 break
         else:
-            raise CheckpointConversionError(f"Unexpected key in the checkpoint: {key!r}.")
+            unknown.append(repr(key))
+    if unknown:
+        raise CheckpointConversionError(
+            f"Unexpected key{'s' if len(unknown) > 1 else ''} in {source} (not part of Spatial-AST, nor a front-end "
+            f"table that is dropped): {preview(unknown)}."
+        )
     return renamed
+
+
+def load_converted_state(
+    model: SpatialASTForSpatialAudioClassification, renamed: dict[str, torch.Tensor], source: str | os.PathLike
+) -> None:
+    """Load renamed weights strictly: a parameter left uninitialised or a leftover key is a conversion error."""
+    expected = model.state_dict()
+    mismatched = [
+        f"{key} {tuple(tensor.shape)} (model: {tuple(expected[key].shape)})"
+        for key, tensor in renamed.items()
+        if key in expected and tensor.shape != expected[key].shape
+    ]
+    if mismatched:
+        raise CheckpointConversionError(
+            f"{source}: tensor shapes do not fit the architecture inferred from the file: {preview(mismatched)}."
+        )
+    missing, unexpected = model.load_state_dict(renamed, strict=False)
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} parameter(s) would stay uninitialised (not in the file): {preview(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} converted key(s) have no parameter to go to: {preview(unexpected)}")
+    if problems:
+        raise CheckpointConversionError(
+            f"The weights of {source} do not fit {type(model).__name__}: " + "; ".join(problems) + "."
+        )
 
 
 def read_class_labels(csv_path: str | os.PathLike) -> dict[int, str]:
@@ -193,11 +306,12 @@ def convert_spatial_ast_checkpoint(
 
     The saved folder holds `model.safetensors`, `config.json` and `preprocessor_config.json`.
     """
-    state = extract_model_state(load_training_checkpoint(checkpoint_path, allowed_globals))
+    state = extract_model_state(load_training_checkpoint(checkpoint_path, allowed_globals), checkpoint_path)
+    check_finite(state, checkpoint_path)
     overrides = {}
     if class_labels_csv is not None:
         overrides["id2label"] = read_class_labels(class_labels_csv)
-    config = config_from_state(state, num_attention_heads=num_attention_heads, **overrides)
+    config = config_from_state(state, num_attention_heads=num_attention_heads, source=checkpoint_path, **overrides)
     if class_labels_csv is not None and config.num_labels != state["head.weight"].shape[0]:
         raise CheckpointConversionError(
             f"{class_labels_csv} has {config.num_labels} classes but the event head has "
@@ -206,9 +320,7 @@ def convert_spatial_ast_checkpoint(
     feature_extractor = SpatialASTFeatureExtractor(num_mel_bins=config.num_mel_bins, num_frames=config.num_frames)
     check_front_end_tables(state, feature_extractor)
     model = SpatialASTForSpatialAudioClassification(config)
-    missing, unexpected = model.load_state_dict(rename_state(state), strict=False)
-    if missing or unexpected:
-        raise CheckpointConversionError(f"Weights do not fit: missing {missing}, unexpected {unexpected}.")
+    load_converted_state(model, rename_state(state, checkpoint_path), checkpoint_path)
     model.eval()
     if output_dir is not None:
         model.save_pretrained(output_dir)
@@ -216,4 +328,4 @@ def convert_spatial_ast_checkpoint(
     return model
 
 
-__all__ = ["convert_spatial_ast_checkpoint", "load_training_checkpoint", "CheckpointConversionError"]
+__all__ = ["convert_spatial_ast_checkpoint", "load_training_checkpoint", "CheckpointConversionError", "check_finite"]

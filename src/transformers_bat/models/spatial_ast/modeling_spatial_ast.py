@@ -7,7 +7,8 @@ positional table, three CLS tokens [distance, direction, event] and pre-norm ViT
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +20,12 @@ from transformers.activations import ACT2FN
 from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-from transformers.utils import ModelOutput
+from transformers.utils import ModelOutput, logging
 
 from .configuration_spatial_ast import SpatialASTConfig
 from .spatial_labels import direction_words, index_to_azimuth, index_to_distance, index_to_elevation
+
+logger = logging.get_logger(__name__)
 
 
 def sincos_position_table(hidden_size: int, grid_rows: int, grid_columns: int) -> torch.Tensor:
@@ -211,6 +214,67 @@ class SpatialASTLayer(GradientCheckpointingLayer):
         return hidden_states, weights
 
 
+class MissingPretrainedWeightsError(ValueError):
+    """A checkpoint lacks tensors of a pretrained part: loading would initialise them randomly and look fine."""
+
+
+def _preview(keys: list[str], limit: int = 10) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", ... ({len(keys)} in all)" if len(keys) > limit else "")
+
+
+def describe_weights_source(pretrained_model_name_or_path: str | os.PathLike | None, subfolder: str = "") -> str:
+    """The weights file `from_pretrained` read, for messages: the local file (or index) when there is one."""
+    if pretrained_model_name_or_path is None:
+        return "the given state_dict"
+    location = os.path.join(os.fspath(pretrained_model_name_or_path), subfolder or "")
+    if os.path.isdir(location):
+        suffixes = (".safetensors", ".safetensors.index.json", ".bin", ".bin.index.json")
+        names = sorted(name for name in os.listdir(location) if name.endswith(suffixes))
+        chosen = [name for name in names if name.endswith(".index.json")] or names
+        if len(chosen) == 1:
+            return os.path.join(location, chosen[0])
+        if chosen:
+            return f"{location} ({', '.join(chosen)})"
+    return os.fspath(pretrained_model_name_or_path)
+
+
+def check_missing_weights(
+    model_class_name: str,
+    source: str,
+    missing_keys: Iterable[str],
+    is_required: Callable[[str], bool],
+    required_part: str,
+    allow_missing_weights: bool = False,
+    optional_note: str = "",
+) -> None:
+    """Raise when tensors of the pretrained part are missing; report the others, which start random.
+
+    transformers initialises missing tensors randomly and only mentions them in its load report, so a truncated or
+    mis-saved file would give a model that runs and is silently wrong.
+    """
+    missing = sorted(missing_keys)
+    required = [key for key in missing if is_required(key)]
+    optional = [key for key in missing if not is_required(key)]
+    if required and not allow_missing_weights:
+        raise MissingPretrainedWeightsError(
+            f"{model_class_name}.from_pretrained: {len(required)} tensor(s) of the pretrained {required_part} are "
+            f"missing from {source}: {_preview(required)}. Loading would initialise them randomly and silently "
+            f"change the model. Check that the file is complete (save or convert it again); to initialise them "
+            f"randomly on purpose, pass allow_missing_weights=True."
+        )
+    if required:
+        logger.warning(
+            f"{model_class_name}.from_pretrained: {len(required)} tensor(s) of the pretrained {required_part} are "
+            f"missing from {source} and were initialised randomly (allow_missing_weights=True): {_preview(required)}."
+        )
+    if optional:
+        logger.warning(
+            f"{model_class_name}.from_pretrained: {len(optional)} tensor(s) are not in {source} and start from "
+            f"random initialisation: {_preview(optional)}. {optional_note}".rstrip()
+        )
+
+
 class SpatialASTPreTrainedModel(PreTrainedModel):
     config_class = SpatialASTConfig
     config: SpatialASTConfig
@@ -222,6 +286,41 @@ class SpatialASTPreTrainedModel(PreTrainedModel):
     _supports_sdpa = True
     _supports_flash_attn = True
     _supports_attention_backend = True
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike | None,
+        *model_args,
+        allow_missing_weights: bool = False,
+        **kwargs,
+    ):
+        """`PreTrainedModel.from_pretrained`, refusing a checkpoint that lacks tensors of the encoder.
+
+        transformers would initialise them randomly with only a log line. Missing task heads are allowed and reported
+        when the file has none of them (an encoder-only checkpoint loaded to fine-tune them); a file with only some
+        of them is refused like a missing encoder tensor. Pass `allow_missing_weights=True` to initialise missing
+        tensors randomly on purpose.
+        """
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        model, loading_info = super().from_pretrained(
+            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+        )
+        head_keys = {key for key in model.state_dict() if key.startswith("heads.")}
+        missing_heads = {key for key in loading_info["missing_keys"] if key.startswith("heads.")}
+        partial_heads = bool(missing_heads) and missing_heads != head_keys
+        check_missing_weights(
+            cls.__name__,
+            describe_weights_source(pretrained_model_name_or_path, kwargs.get("subfolder", "")),
+            loading_info["missing_keys"],
+            is_required=lambda key: partial_heads or not key.startswith("heads."),
+            required_part="model (the file holds some task-head tensors, so it is not encoder-only)"
+            if partial_heads
+            else "encoder",
+            allow_missing_weights=allow_missing_weights,
+            optional_note="This is expected when fine-tuning the task heads from an encoder-only checkpoint.",
+        )
+        return (model, loading_info) if output_loading_info else model
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -469,6 +568,7 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
 
 
 __all__ = [
+    "MissingPretrainedWeightsError",
     "SpatialASTForSpatialAudioClassification",
     "SpatialASTModel",
     "SpatialASTPreTrainedModel",
