@@ -1,23 +1,36 @@
 """Binaural scene simulation: rooms, HRTF listener, RIR banks, sound sources and on-the-fly spatialisation.
 
 Needs the ``sim`` extra (pyroomacoustics, scipy, h5py) for rendering; reading banks and spatialising need only
-the core dependencies.
+the core dependencies. Names are imported on first use: opening a bank or a catalogue does not import torch
+(the spatialisation functions do).
 """
 
-from . import spatialize  # the module: spatialize.spatialize(sources, rirs) is the batched convolution
-from .geometry import SpatialLabel, listener_offset, spatial_label, world_position
-from .rir_bank import (
-    BankSettings,
-    RIRBank,
-    RIRFileError,
-    RIRInfo,
-    SimulatedRIRBank,
-    SoundSpacesRIRBank,
-    render_bank,
-)
-from .sources import AudioSetCatalogue, FolderCatalogue, ProceduralCatalogue, SoundCatalogue
-from .spatialize import mix_sources, prepare_source, render_scene, spatialize_window
+from typing import TYPE_CHECKING
 
+from ..lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "SpatialLabel": ".geometry",
+    "listener_offset": ".geometry",
+    "spatial_label": ".geometry",
+    "world_position": ".geometry",
+    "BankSettings": ".rir_bank",
+    "RIRBank": ".rir_bank",
+    "RIRFileError": ".rir_bank",
+    "RIRInfo": ".rir_bank",
+    "SimulatedRIRBank": ".rir_bank",
+    "SoundSpacesRIRBank": ".rir_bank",
+    "render_bank": ".rir_bank",
+    "AudioSetCatalogue": ".sources",
+    "FolderCatalogue": ".sources",
+    "ProceduralCatalogue": ".sources",
+    "SoundCatalogue": ".sources",
+    "mix_sources": ".spatialize",
+    "prepare_source": ".spatialize",
+    "render_scene": ".spatialize",
+    "spatialize_window": ".spatialize",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "AudioSetCatalogue",
     "BankSettings",
@@ -40,3 +53,18 @@ __all__ = [
     "spatialize_window",
     "world_position",
 ]
+
+if TYPE_CHECKING:
+    from . import spatialize  # the module: spatialize.spatialize(sources, rirs) is the batched convolution
+    from .geometry import SpatialLabel, listener_offset, spatial_label, world_position
+    from .rir_bank import (
+        BankSettings,
+        RIRBank,
+        RIRFileError,
+        RIRInfo,
+        SimulatedRIRBank,
+        SoundSpacesRIRBank,
+        render_bank,
+    )
+    from .sources import AudioSetCatalogue, FolderCatalogue, ProceduralCatalogue, SoundCatalogue
+    from .spatialize import mix_sources, prepare_source, render_scene, spatialize_window

@@ -1,14 +1,21 @@
-"""Spatial-AST: binaural features, encoder and the event / distance / direction heads."""
+"""Spatial-AST: binaural features, encoder and the event / distance / direction heads.
 
-from .configuration_spatial_ast import SpatialASTConfig
-from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
-from .modeling_spatial_ast import (
-    SpatialASTForSpatialAudioClassification,
-    SpatialASTModel,
-    SpatialASTPreTrainedModel,
-    SpatialAudioClassifierOutput,
-)
+Names are imported on first use, so ``spatial_labels`` (the label conventions) loads without torch.
+"""
 
+from typing import TYPE_CHECKING
+
+from ...lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "SpatialASTConfig": ".configuration_spatial_ast",
+    "SpatialASTFeatureExtractor": ".feature_extraction_spatial_ast",
+    "SpatialASTForSpatialAudioClassification": ".modeling_spatial_ast",
+    "SpatialASTModel": ".modeling_spatial_ast",
+    "SpatialASTPreTrainedModel": ".modeling_spatial_ast",
+    "SpatialAudioClassifierOutput": ".modeling_spatial_ast",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "SpatialASTConfig",
     "SpatialASTFeatureExtractor",
@@ -17,3 +24,13 @@ __all__ = [
     "SpatialASTPreTrainedModel",
     "SpatialAudioClassifierOutput",
 ]
+
+if TYPE_CHECKING:
+    from .configuration_spatial_ast import SpatialASTConfig
+    from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+    from .modeling_spatial_ast import (
+        SpatialASTForSpatialAudioClassification,
+        SpatialASTModel,
+        SpatialASTPreTrainedModel,
+        SpatialAudioClassifierOutput,
+    )
