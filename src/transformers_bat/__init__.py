@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "BatConfig": ".models.bat",
     "BatForConditionalGeneration": ".models.bat",
+    "BatModel": ".models.bat",
     "BatProcessor": ".models.bat",
     "SpatialASTConfig": ".models.spatial_ast",
     "SpatialASTFeatureExtractor": ".models.spatial_ast",
@@ -29,6 +30,7 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "BatConfig",
     "BatForConditionalGeneration",
+    "BatModel",
     "BatProcessor",
     "SpatialASTConfig",
     "SpatialASTFeatureExtractor",
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .models.bat import BatConfig, BatForConditionalGeneration, BatProcessor
+    from .models.bat import BatConfig, BatForConditionalGeneration, BatModel, BatProcessor
     from .models.spatial_ast import (
         SpatialASTConfig,
         SpatialASTFeatureExtractor,

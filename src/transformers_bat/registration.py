@@ -43,19 +43,21 @@ def register_spatial_ast() -> None:
 
 
 def register_bat() -> None:
-    """BAT under AutoConfig / AutoModelForMultimodalLM / AutoProcessor and the "spatial-audio-qa" pipeline.
+    """BAT under AutoConfig / AutoModel (BatModel) / AutoModelForMultimodalLM / AutoProcessor and the
+    "spatial-audio-qa" pipeline.
 
     Not under AutoModelForCausalLM: BAT needs `input_features` with its placeholder tokens, so text-only causal-LM
     consumers (text-generation pipeline, LM harnesses) would fail or answer without audio; Voxtral and
     Granite-Speech are not registered there either.
     """
-    from transformers import AutoConfig, AutoModelForMultimodalLM, AutoProcessor
+    from transformers import AutoConfig, AutoModel, AutoModelForMultimodalLM, AutoProcessor
     from transformers.pipelines import PIPELINE_REGISTRY
 
-    from .models.bat import BatConfig, BatForConditionalGeneration, BatProcessor
+    from .models.bat import BatConfig, BatForConditionalGeneration, BatModel, BatProcessor
     from .pipelines import SpatialAudioQAPipeline
 
     AutoConfig.register(BatConfig.model_type, BatConfig, exist_ok=True)
+    AutoModel.register(BatConfig, BatModel, exist_ok=True)
     AutoModelForMultimodalLM.register(BatConfig, BatForConditionalGeneration, exist_ok=True)
     AutoProcessor.register(BatConfig, BatProcessor, exist_ok=True)
     if "spatial-audio-qa" not in PIPELINE_REGISTRY.supported_tasks:

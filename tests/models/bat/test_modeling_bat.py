@@ -369,21 +369,51 @@ def test_auto_round_trip_and_sharding(llama_bat, tmp_path):
     assert not any(p.requires_grad for p in loaded.audio_tower.parameters())
 
 
+def test_auto_model_gives_the_base_model_with_the_same_weights(llama_bat, tmp_path):
+    """`AutoModel.from_pretrained(bat_dir)` (the user's first line) gives BatModel: the decoder's last hidden states,
+    which the LM head turns into exactly BatForConditionalGeneration's logits; each class loads the other's files."""
+    from transformers import AutoModel
+
+    from transformers_bat import BatModel
+
+    model, processor = llama_bat
+    model.save_pretrained(tmp_path / "bat")
+    base, info = AutoModel.from_pretrained(tmp_path / "bat", output_loading_info=True)
+    assert type(base) is BatModel and not info["missing_keys"] and not info["unexpected_keys"]
+    inputs = batch(processor)
+    with torch.no_grad():
+        outputs = base.eval()(**inputs)
+        logits = model.eval()(**inputs).logits
+    head = base.language_model.get_output_embeddings()
+    assert outputs.last_hidden_state.shape[:2] == inputs["input_ids"].shape
+    assert outputs.audio_hidden_states.shape[1] == model.config.num_query_tokens
+    torch.testing.assert_close(head(outputs.last_hidden_state), logits, atol=1e-5, rtol=1e-5)
+    base.save_pretrained(tmp_path / "base")
+    again = BatForConditionalGeneration.from_pretrained(tmp_path / "base").eval()
+    with torch.no_grad():
+        torch.testing.assert_close(again(**inputs).logits, logits)
+    assert not any(p.requires_grad for p in base.audio_tower.parameters())
+
+
 REMOTE_SCRIPT = textwrap.dedent(
     """
     import importlib.util, os, sys
     sys.path = [p for p in sys.path if not os.path.isdir(os.path.join(p or ".", "transformers_bat"))]
     assert importlib.util.find_spec("transformers_bat") is None, "transformers_bat is still importable"
     import numpy as np, torch
-    from transformers import AutoModelForMultimodalLM, AutoProcessor, pipeline
+    from transformers import AutoModel, AutoModelForMultimodalLM, AutoProcessor, pipeline
 
     directory = sys.argv[1]
     model = AutoModelForMultimodalLM.from_pretrained(directory, trust_remote_code=True).eval()
+    base = AutoModel.from_pretrained(directory, trust_remote_code=True).eval()
+    assert type(base).__name__ == "BatModel", type(base)
     processor = AutoProcessor.from_pretrained(directory, trust_remote_code=True)
     clip = np.load(os.path.join(directory, "clip.npy"))
     inputs = processor(audio=clip, text="Where is the sound coming from?", sampling_rate=32000)
     with torch.no_grad():
         logits = model(**inputs).logits
+        head = base.language_model.get_output_embeddings()
+        assert torch.allclose(head(base(**inputs).last_hidden_state), logits, atol=1e-5)
     qa = pipeline(model=directory, trust_remote_code=True)
     answer = qa(clip, question="Where is the sound coming from?", sampling_rate=32000, max_new_tokens=3, num_beams=1)
     print(type(model).__module__, type(qa).__module__)
@@ -401,6 +431,7 @@ def test_trust_remote_code_without_the_package(llama_bat, tmp_path):
         assert (source / name).is_file(), name
     config = json.loads((source / "config.json").read_text())
     assert config["auto_map"]["AutoModelForMultimodalLM"] == "modeling_bat.BatForConditionalGeneration"
+    assert config["auto_map"]["AutoModel"] == "modeling_bat.BatModel"
     assert config["custom_pipelines"]["spatial-audio-qa"]["impl"] == "spatial_audio_qa.SpatialAudioQAPipeline"
     checkpoint = tmp_path / "elsewhere" / "bat-checkpoint"
     shutil.copytree(source, checkpoint)

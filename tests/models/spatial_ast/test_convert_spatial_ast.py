@@ -66,7 +66,9 @@ def test_layout_has_the_release_key_count():
 
 
 def test_converted_folder_holds_safetensors_config_and_preprocessor(converted):
-    assert sorted(os.listdir(converted)) == ["config.json", "model.safetensors", "preprocessor_config.json"]
+    code = ["configuration_spatial_ast.py", "feature_extraction_spatial_ast.py", "modeling_spatial_ast.py"]
+    expected = ["config.json", *code, "model.safetensors", "preprocessor_config.json", "spatial_labels.py"]
+    assert sorted(os.listdir(converted)) == sorted(expected)  # the code: loadable with trust_remote_code without the package
     config = json.loads((converted / "config.json").read_text())
     assert config["model_type"] == "spatial_ast" and config["hidden_size"] == 32 and config["num_hidden_layers"] == 2
     assert config["id2label"]["354"] == "Class 354"

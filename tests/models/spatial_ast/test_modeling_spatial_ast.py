@@ -1,6 +1,7 @@
 """Spatial-AST encoder and heads: parameter count, shapes, training-only augmentation, losses, decoding,
 attention backends, Auto* and trust_remote_code round trips."""
 
+import json
 import os
 import subprocess
 import sys
@@ -260,12 +261,10 @@ def test_auto_classes_round_trip(tmp_path):
 
 
 def test_trust_remote_code_without_the_package(tmp_path):
-    """A checkpoint saved for remote code loads in a process where transformers_bat cannot be imported."""
+    """A plainly saved checkpoint (auto_map and code are written by default) loads in a process where
+    transformers_bat cannot be imported (AutoModelForAudioClassification, AutoModel, AutoFeatureExtractor)."""
     model = SpatialASTForSpatialAudioClassification(tiny_config()).eval()
-    model.register_for_auto_class("AutoModelForAudioClassification")
-    model.config.register_for_auto_class()
     extractor = SpatialASTFeatureExtractor(max_length_s=1.0, num_frames=64, num_mel_bins=32)
-    extractor.register_for_auto_class()
     model.save_pretrained(tmp_path / "ckpt")
     extractor.save_pretrained(tmp_path / "ckpt")
     inputs = tiny_inputs()
@@ -279,11 +278,13 @@ def test_trust_remote_code_without_the_package(tmp_path):
         sys.path = [p for p in sys.path if not os.path.isdir(os.path.join(p or ".", "transformers_bat"))]
         import torch, numpy as np
         assert importlib.util.find_spec("transformers_bat") is None, "package must not be importable here"
-        from transformers import AutoModelForAudioClassification, AutoFeatureExtractor
+        from transformers import AutoFeatureExtractor, AutoModel, AutoModelForAudioClassification
         model = AutoModelForAudioClassification.from_pretrained({str(tmp_path / "ckpt")!r}, trust_remote_code=True)
         model.eval()
         logits = model(torch.load({str(tmp_path / "inputs.pt")!r})).event_logits
         assert torch.allclose(logits, torch.load({str(tmp_path / "expected.pt")!r})), "logits differ"
+        encoder = AutoModel.from_pretrained({str(tmp_path / "ckpt")!r}, trust_remote_code=True)
+        assert type(encoder).__name__ == "SpatialASTModel", type(encoder)
         extractor = AutoFeatureExtractor.from_pretrained({str(tmp_path / "ckpt")!r}, trust_remote_code=True)
         features = extractor(np.zeros((2, 32000), dtype=np.float32), sampling_rate=32000)["input_features"]
         assert features.shape == (1, 4, 64, 32)
@@ -366,8 +367,6 @@ def test_partial_heads_are_an_error_but_encoder_only_checkpoints_load(tmp_path, 
 def test_remote_code_loading_refuses_a_missing_encoder_tensor(tmp_path):
     """The check lives in the model file, so a checkpoint loaded with trust_remote_code runs it too."""
     model = SpatialASTForSpatialAudioClassification(tiny_config())
-    model.register_for_auto_class("AutoModelForAudioClassification")
-    model.config.register_for_auto_class()
     model.save_pretrained(tmp_path / "ckpt")
     drop_tensors(tmp_path / "ckpt", "spatial_ast.layers.1.attention.qkv.weight")
     script = textwrap.dedent(
@@ -388,3 +387,24 @@ def test_remote_code_loading_refuses_a_missing_encoder_tensor(tmp_path):
     assert result.stdout.startswith("transformers_modules.")
     assert "1 tensor(s) of the pretrained encoder are missing" in result.stdout
     assert "spatial_ast.layers.1.attention.qkv.weight" in result.stdout
+
+
+def test_save_remote_code_false_writes_weights_and_config_only(tmp_path):
+    model = SpatialASTForSpatialAudioClassification(tiny_config())
+    model.save_pretrained(tmp_path / "plain", save_remote_code=False)
+    extractor = SpatialASTFeatureExtractor(max_length_s=1.0, num_frames=64, num_mel_bins=32)
+    extractor.save_pretrained(tmp_path / "plain", save_remote_code=False)
+    assert not list((tmp_path / "plain").glob("*.py"))
+    assert "auto_map" not in json.loads((tmp_path / "plain" / "preprocessor_config.json").read_text())
+    model.save_pretrained(tmp_path / "code")
+    extractor.save_pretrained(tmp_path / "code")
+    names = {path.name for path in (tmp_path / "code").glob("*.py")}
+    assert names == {
+        "configuration_spatial_ast.py",
+        "modeling_spatial_ast.py",
+        "spatial_labels.py",
+        "feature_extraction_spatial_ast.py",
+    }
+    assert json.loads((tmp_path / "code" / "config.json").read_text())["auto_map"]["AutoModel"] == (
+        "modeling_spatial_ast.SpatialASTModel"
+    )

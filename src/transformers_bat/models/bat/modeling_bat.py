@@ -23,7 +23,7 @@ from torch import nn
 from transformers import AutoModelForCausalLM, Blip2QFormerModel, GenerationConfig, GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.cache_utils import Cache
-from transformers.modeling_outputs import BaseModelOutputWithPooling, CausalLMOutputWithPast
+from transformers.modeling_outputs import BaseModelOutputWithPast, BaseModelOutputWithPooling, CausalLMOutputWithPast
 
 from .configuration_bat import PIPELINE_TASK, BatConfig
 
@@ -152,6 +152,7 @@ def write_remote_code(save_directory: str | os.PathLike) -> list[str]:
 def _remote_code_auto_map() -> dict[str, str]:
     return {
         "AutoConfig": "configuration_bat.BatConfig",
+        "AutoModel": "modeling_bat.BatModel",
         "AutoModelForMultimodalLM": "modeling_bat.BatForConditionalGeneration",
     }
 
@@ -166,13 +167,33 @@ def _custom_pipelines_entry() -> dict:
     }
 
 
-class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
-    r"""
-    BAT: Spatial-AST audio tower, Q-Former projector (`multi_modal_projector`) and a causal LM (`language_model`).
+@dataclass
+class BatModelOutputWithPast(BaseModelOutputWithPast):
+    """Outputs of [`BatModel`]: the language model's decoder outputs plus the audio embeddings.
 
-    Inputs follow the in-tree audio LLMs: `input_ids` hold `num_query_tokens` audio placeholder tokens per clip
-    (before BOS), `input_features` the Spatial-AST features of the clips (one row per placeholder group, in order).
-    `generate()` encodes the audio once, on the prefill step (`input_features` is dropped afterwards).
+    Args:
+        last_hidden_state (`torch.FloatTensor` of shape `(batch_size, sequence_length, hidden_size)`): the decoder's
+            last hidden states over the merged sequence (audio embeddings in place of the placeholders).
+        cache (`Cache`, *optional*): as in [`BatCausalLMOutputWithPast`].
+        hidden_states, attentions (`tuple(torch.FloatTensor)`, *optional*): of the language model.
+        audio_hidden_states (`torch.FloatTensor` of shape `(num_clips, num_query_tokens, lm_hidden)`, *optional*):
+            the projected audio embeddings merged into the input.
+    """
+
+    audio_hidden_states: torch.FloatTensor | None = None
+
+
+_BASE_OUTPUT_FIELDS = frozenset(field.name for field in dataclasses.fields(BaseModelOutputWithPast))
+
+
+class BatModel(BatPreTrainedModel):
+    r"""
+    BAT without the language-model head's logits: Spatial-AST audio tower, Q-Former projector
+    (`multi_modal_projector`) and a causal LM (`language_model`) whose decoder returns the last hidden states.
+
+    What `AutoModel.from_pretrained` gives for a BAT checkpoint, as for the in-tree audio LLMs; the modules and
+    weight names are those of [`BatForConditionalGeneration`] (which extends this class with logits, loss and
+    `generate`), so either class loads the other's checkpoints unchanged.
     """
 
     def __init__(self, config: BatConfig):
@@ -183,25 +204,8 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         self.post_init()
         if config.freeze_audio_tower:
             self.freeze_audio_tower()
-        self._set_generation_defaults()
 
     # ------------------------------------------------------------------ plumbing
-    def _set_generation_defaults(self) -> None:
-        """Release defaults: beam search with 4 beams, up to 200 new tokens, no sampling; pad = eos."""
-        text_config = self.config.text_config
-        eos = getattr(text_config, "eos_token_id", None)
-        self.generation_config = GenerationConfig(
-            num_beams=4,
-            max_new_tokens=200,
-            do_sample=False,
-            bos_token_id=getattr(text_config, "bos_token_id", None),
-            eos_token_id=eos,
-            suppress_tokens=[self.config.audio_token_id] if self.config.audio_token_id is not None else None,
-            pad_token_id=getattr(text_config, "pad_token_id", None)
-            if getattr(text_config, "pad_token_id", None) is not None
-            else (eos[0] if isinstance(eos, list) else eos),
-        )
-
     def freeze_audio_tower(self) -> None:
         """Freeze Spatial-AST and keep it in eval mode, also while the rest of the model trains."""
         self.audio_tower.requires_grad_(False)
@@ -218,12 +222,6 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
 
     def set_input_embeddings(self, value: nn.Module) -> None:
         self.language_model.set_input_embeddings(value)
-
-    def get_output_embeddings(self) -> nn.Module:
-        return self.language_model.get_output_embeddings()
-
-    def set_output_embeddings(self, new_embeddings: nn.Module) -> None:
-        self.language_model.set_output_embeddings(new_embeddings)
 
     def get_decoder(self):
         return self.language_model.get_decoder()
@@ -315,6 +313,141 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
                 "input_features (BatProcessor returns both)."
             )
 
+    def _language_model_inputs(
+        self, input_ids, input_features, inputs_embeds, attention_mask, position_ids, cache, past_key_values
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.LongTensor | None, Cache | None]:
+        """Merged input embeddings, audio embeddings, position ids and the cache, for either forward."""
+        if cache is not None and past_key_values is not None:
+            raise ValueError("Pass the key/value cache once, as cache= (past_key_values= before transformers 5.24).")
+        cache = cache if cache is not None else past_key_values
+        prefill = cache is None or cache.get_seq_length() == 0
+        if prefill:
+            self._check_audio_given(input_ids, input_features)
+        inputs_embeds, audio_embeds = self.embed_inputs(input_ids, input_features, inputs_embeds)
+        if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and prefill:
+            # left-padded batches: count positions from the first real token (generate() does the same)
+            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        return inputs_embeds, audio_embeds, position_ids, cache
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        input_features: torch.FloatTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        cache: Cache | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        use_cache: bool | None = None,
+        past_key_values: Cache | None = None,
+        **kwargs,
+    ) -> BatModelOutputWithPast:
+        r"""
+        The language model's last hidden states over the merged audio + text sequence (no logits), e.g. for
+        embeddings or probing. Arguments as in [`BatForConditionalGeneration.forward`].
+        """
+        inputs_embeds, audio_embeds, position_ids, cache = self._language_model_inputs(
+            input_ids, input_features, inputs_embeds, attention_mask, position_ids, cache, past_key_values
+        )
+        kwargs.pop("return_dict", None)
+        outputs = self.get_decoder()(
+            inputs_embeds=inputs_embeds,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            use_cache=use_cache,
+            **{CACHE_KEY: cache},
+            **kwargs,
+        )
+        decoder_outputs = {key: value for key, value in outputs.items() if key in _BASE_OUTPUT_FIELDS}
+        return BatModelOutputWithPast(audio_hidden_states=audio_embeds, **decoder_outputs)
+
+    # ------------------------------------------------------------------ saving / assembling
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike | None,
+        *model_args,
+        allow_missing_weights: bool = False,
+        **kwargs,
+    ):
+        """`PreTrainedModel.from_pretrained`; re-applies the encoder freeze (loading materialises fresh parameters).
+
+        Refuses a checkpoint that lacks tensors of the audio encoder or the projector, which transformers would
+        initialise randomly with only a log line; other missing tensors are reported. Pass
+        `allow_missing_weights=True` to initialise missing tensors randomly on purpose.
+        """
+        try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
+            from .modeling_spatial_ast import check_missing_weights, describe_weights_source
+        except ImportError:
+            from transformers_bat.models.spatial_ast.modeling_spatial_ast import (
+                check_missing_weights,
+                describe_weights_source,
+            )
+
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        model, loading_info = super().from_pretrained(
+            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
+        )
+        check_missing_weights(
+            cls.__name__,
+            describe_weights_source(pretrained_model_name_or_path, kwargs.get("subfolder", "")),
+            loading_info["missing_keys"],
+            is_required=lambda key: key.startswith(("audio_tower.", "multi_modal_projector.")),
+            required_part="audio encoder and projector",
+            allow_missing_weights=allow_missing_weights,
+        )
+        if isinstance(model, BatModel) and model.config.freeze_audio_tower:
+            model.freeze_audio_tower()
+        return (model, loading_info) if output_loading_info else model
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, save_remote_code: bool = True, **kwargs):
+        """`PreTrainedModel.save_pretrained`, plus the model code and the pipeline entry for `trust_remote_code`.
+
+        Set `save_remote_code=False` to write weights and config only.
+        """
+        if save_remote_code:
+            self.config.auto_map = _remote_code_auto_map()
+            self.config.custom_pipelines = _custom_pipelines_entry()
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        if save_remote_code and kwargs.get("is_main_process", True):
+            write_remote_code(save_directory)
+        return result
+
+
+class BatForConditionalGeneration(BatModel, GenerationMixin):
+    r"""
+    BAT: Spatial-AST audio tower, Q-Former projector (`multi_modal_projector`) and a causal LM (`language_model`).
+
+    Inputs follow the in-tree audio LLMs: `input_ids` hold `num_query_tokens` audio placeholder tokens per clip
+    (before BOS), `input_features` the Spatial-AST features of the clips (one row per placeholder group, in order).
+    `generate()` encodes the audio once, on the prefill step (`input_features` is dropped afterwards).
+    """
+
+    def __init__(self, config: BatConfig):
+        super().__init__(config)
+        self._set_generation_defaults()
+
+    def _set_generation_defaults(self) -> None:
+        """Release defaults: beam search with 4 beams, up to 200 new tokens, no sampling; pad = eos."""
+        text_config = self.config.text_config
+        eos = getattr(text_config, "eos_token_id", None)
+        self.generation_config = GenerationConfig(
+            num_beams=4,
+            max_new_tokens=200,
+            do_sample=False,
+            bos_token_id=getattr(text_config, "bos_token_id", None),
+            eos_token_id=eos,
+            suppress_tokens=[self.config.audio_token_id] if self.config.audio_token_id is not None else None,
+            pad_token_id=getattr(text_config, "pad_token_id", None)
+            if getattr(text_config, "pad_token_id", None) is not None
+            else (eos[0] if isinstance(eos, list) else eos),
+        )
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.language_model.get_output_embeddings()
+
+    def set_output_embeddings(self, new_embeddings: nn.Module) -> None:
+        self.language_model.set_output_embeddings(new_embeddings)
+
     @torch.no_grad()
     def generate(
         self,
@@ -360,18 +493,9 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
         labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*): targets aligned with
             `input_ids`; -100 is ignored. Audio placeholder positions are never scored.
         """
-        if cache is not None and past_key_values is not None:
-            raise ValueError("Pass the key/value cache once, as cache= (past_key_values= before transformers 5.24).")
-        cache = cache if cache is not None else past_key_values
-        prefill = cache is None or cache.get_seq_length() == 0
-        if prefill:
-            self._check_audio_given(input_ids, input_features)
-        inputs_embeds, audio_embeds = self.embed_inputs(input_ids, input_features, inputs_embeds)
-
-        if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and prefill:
-            # left-padded batches: count positions from the first real token (generate() does the same)
-            position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-
+        inputs_embeds, audio_embeds, position_ids, cache = self._language_model_inputs(
+            input_ids, input_features, inputs_embeds, attention_mask, position_ids, cache, past_key_values
+        )
         kwargs.pop("return_dict", None)
         num_items_in_batch = kwargs.pop("num_items_in_batch", None)
         outputs = self.language_model(
@@ -402,58 +526,6 @@ class BatForConditionalGeneration(BatPreTrainedModel, GenerationMixin):
 
         language_outputs = {key: value for key, value in outputs.items() if key in _LANGUAGE_OUTPUT_FIELDS}
         return BatCausalLMOutputWithPast(loss=loss, audio_hidden_states=audio_embeds, **language_outputs)
-
-    # ------------------------------------------------------------------ saving / assembling
-    @classmethod
-    def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike | None,
-        *model_args,
-        allow_missing_weights: bool = False,
-        **kwargs,
-    ):
-        """`PreTrainedModel.from_pretrained`; re-applies the encoder freeze (loading materialises fresh parameters).
-
-        Refuses a checkpoint that lacks tensors of the audio encoder or the projector, which transformers would
-        initialise randomly with only a log line; other missing tensors are reported. Pass
-        `allow_missing_weights=True` to initialise missing tensors randomly on purpose.
-        """
-        try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
-            from .modeling_spatial_ast import check_missing_weights, describe_weights_source
-        except ImportError:
-            from transformers_bat.models.spatial_ast.modeling_spatial_ast import (
-                check_missing_weights,
-                describe_weights_source,
-            )
-
-        output_loading_info = kwargs.pop("output_loading_info", False)
-        model, loading_info = super().from_pretrained(
-            pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
-        )
-        check_missing_weights(
-            cls.__name__,
-            describe_weights_source(pretrained_model_name_or_path, kwargs.get("subfolder", "")),
-            loading_info["missing_keys"],
-            is_required=lambda key: key.startswith(("audio_tower.", "multi_modal_projector.")),
-            required_part="audio encoder and projector",
-            allow_missing_weights=allow_missing_weights,
-        )
-        if isinstance(model, BatForConditionalGeneration) and model.config.freeze_audio_tower:
-            model.freeze_audio_tower()
-        return (model, loading_info) if output_loading_info else model
-
-    def save_pretrained(self, save_directory: str | os.PathLike, *args, save_remote_code: bool = True, **kwargs):
-        """`PreTrainedModel.save_pretrained`, plus the model code and the pipeline entry for `trust_remote_code`.
-
-        Set `save_remote_code=False` to write weights and config only.
-        """
-        if save_remote_code:
-            self.config.auto_map = _remote_code_auto_map()
-            self.config.custom_pipelines = _custom_pipelines_entry()
-        result = super().save_pretrained(save_directory, *args, **kwargs)
-        if save_remote_code and kwargs.get("is_main_process", True):
-            write_remote_code(save_directory)
-        return result
 
     @classmethod
     def from_parts(
@@ -573,6 +645,8 @@ def write_processor_auto_map(save_directory: str | os.PathLike) -> None:
 __all__ = [
     "BatCausalLMOutputWithPast",
     "BatForConditionalGeneration",
+    "BatModel",
+    "BatModelOutputWithPast",
     "BatMultiModalProjector",
     "BatPreTrainedModel",
     "write_remote_code",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -93,6 +94,21 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
     """
 
     model_input_names = ["input_features"]
+
+    def save_pretrained(self, save_directory: str | os.PathLike, push_to_hub: bool = False, **kwargs):
+        """`FeatureExtractionMixin.save_pretrained` with `auto_map` and this file beside the JSON, so
+        `AutoFeatureExtractor.from_pretrained(dir, trust_remote_code=True)` works where this package is not
+        installed. Pass `save_remote_code=False` to write the JSON only."""
+        import shutil
+
+        self.__dict__.pop("auto_map", None)  # written below only when asked for
+        if kwargs.pop("save_remote_code", True):
+            self.auto_map = {"AutoFeatureExtractor": f"{Path(__file__).stem}.{type(self).__name__}"}
+            os.makedirs(save_directory, exist_ok=True)
+            target = Path(save_directory) / Path(__file__).name
+            if target.resolve() != Path(__file__).resolve():
+                shutil.copyfile(__file__, target)
+        return super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
 
     def __init__(
         self,

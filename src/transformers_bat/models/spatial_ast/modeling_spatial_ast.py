@@ -275,6 +275,35 @@ def check_missing_weights(
         )
 
 
+# `auto_map` of a saved Spatial-AST: the Auto classes find the code copied beside the weights (trust_remote_code)
+REMOTE_CODE_AUTO_MAP = {
+    "AutoConfig": "configuration_spatial_ast.SpatialASTConfig",
+    "AutoModel": "modeling_spatial_ast.SpatialASTModel",
+    "AutoModelForAudioClassification": "modeling_spatial_ast.SpatialASTForSpatialAudioClassification",
+}
+REMOTE_CODE_FILES = (
+    "configuration_spatial_ast.py",
+    "modeling_spatial_ast.py",
+    "spatial_labels.py",
+    "feature_extraction_spatial_ast.py",
+)
+
+
+def write_remote_code(save_directory: str | os.PathLike) -> list[str]:
+    """Copy the Spatial-AST code files (those present beside this one) into `save_directory`."""
+    import shutil
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    written = []
+    for name in REMOTE_CODE_FILES:
+        source, target = os.path.join(here, name), os.path.join(os.fspath(save_directory), name)
+        if os.path.isfile(source):
+            if os.path.abspath(source) != os.path.abspath(target):
+                shutil.copyfile(source, target)
+            written.append(target)
+    return written
+
+
 class SpatialASTPreTrainedModel(PreTrainedModel):
     config_class = SpatialASTConfig
     config: SpatialASTConfig
@@ -321,6 +350,17 @@ class SpatialASTPreTrainedModel(PreTrainedModel):
             optional_note="This is expected when fine-tuning the task heads from an encoder-only checkpoint.",
         )
         return (model, loading_info) if output_loading_info else model
+
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, save_remote_code: bool = True, **kwargs):
+        """`PreTrainedModel.save_pretrained`, plus `auto_map` and the model's code, so the folder also loads with
+        `trust_remote_code=True` where this package is not installed. `save_remote_code=False`: weights and config.
+        """
+        if save_remote_code:
+            self.config.auto_map = dict(REMOTE_CODE_AUTO_MAP)
+        result = super().save_pretrained(save_directory, *args, **kwargs)
+        if save_remote_code and kwargs.get("is_main_process", True):
+            write_remote_code(save_directory)
+        return result
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
