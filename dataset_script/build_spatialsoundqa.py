@@ -46,6 +46,7 @@ def convert_release(args: argparse.Namespace) -> int:
         by_split,
         card_template=CARD_TEMPLATE,
         settings={"source": "authors' SpatialSoundQA release", "closed_end": str(args.closed_end)},
+        license="cc-by-nc-4.0",  # the release's licence
     )
     print(report.table())
     return 0

@@ -51,8 +51,9 @@ def main(argv=None) -> Path:
     import transformers_bat  # noqa: F401  (registrations)
     from transformers_bat.cli.common import open_catalogue
     from transformers_bat.data import SceneRenderer, load_spatial_sound_qa
+    from transformers_bat.model_cards import write_model_card
     from transformers_bat.models.bat import BatForConditionalGeneration, BatProcessor
-    from transformers_bat.models.bat.peft_bat import add_llama_adapter, add_lora, save_llama_adapter
+    from transformers_bat.models.bat.peft_bat import add_llama_adapter, add_lora, save_adapter, save_llama_adapter
     from transformers_bat.simulation import RIRBank
     from transformers_bat.training import BatQACollator, stage_records, train_curriculum
 
@@ -98,13 +99,14 @@ def main(argv=None) -> Path:
     train_curriculum(trained, BatQACollator(processor, renderer), stages, Path(args.output_dir), arguments)
     final = Path(args.output_dir) / "final"
     if args.peft == "lora":
-        trained.save_pretrained(final / "adapter")  # adapter + projector only
+        save_adapter(trained, final / "adapter", training=vars(args))  # adapter + projector only, with our card
         trained = trained.merge_and_unload()
     elif args.peft == "llama-adapter":
         save_llama_adapter(model, final / "adapter")
     if args.peft != "llama-adapter":
         trained.save_pretrained(final)
         processor.save_pretrained(final)
+        write_model_card(final, "bat", description="BAT trained with examples/train_bat.py.", training=vars(args))
     return final
 
 

@@ -26,6 +26,12 @@ def test_quick_demo_runs_every_step(tmp_path, capsys):
     ]
     assert (out / "directions.png").stat().st_size > 1000
     assert (out / "bat" / "config.json").exists() and (out / "spatial_ast" / "final" / "config.json").exists()
+    from huggingface_hub import ModelCard
+
+    for folder, tag in ((out / "bat", "audio-text-to-text"), (out / "spatial_ast" / "final", "audio-classification")):
+        card = ModelCard.load(folder / "README.md")  # how it was made and its held-out figures
+        assert card.data.pipeline_tag == tag and "## Evaluation (held-out)" in card.text and "| seed | 0 |" in card.text
+    assert "| mAP A |" in ModelCard.load(out / "bat" / "README.md").text
 
     # evaluate-bat on the demo's artefacts: generate, then re-score the written file to the same report
     dataset, bank = str(out / "spatial_sound_qa"), str(out / "rir_bank")

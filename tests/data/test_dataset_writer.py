@@ -53,6 +53,13 @@ def test_default_config_is_stage3_and_card_lists_counts(dataset_dir):
     assert datasets.load_dataset(str(dataset_dir), split="test").num_rows == 40 * 9
     card = (dataset_dir / "README.md").read_text()
     assert "config_name: stage1" in card and "MIXUP_NONBINARY_SOURCE" in card and "octant of source 1" in card
+    from huggingface_hub import DatasetCard
+
+    loaded = DatasetCard.load(dataset_dir / "README.md")
+    assert loaded.data.pretty_name == "SpatialSoundQA (generated with transformers-bat)"
+    assert loaded.data.license == "other" and loaded.data.size_categories == ["1K<n<10K"]  # 2,520 records
+    assert [c["config_name"] for c in loaded.data.configs] == ["stage1", "stage2", "stage3"]
+    assert "@inproceedings{zheng2024bat" in loaded.text
 
 
 def test_train_and_test_are_disjoint(dataset_dir):

@@ -109,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
             "catalogue_seed": args.seed if args.sources == "procedural" else None,
         },
         log=print,
+        license="apache-2.0" if args.sources == "procedural" else "other",  # our code's sounds; else the clips'
     )
     print(report.table())
     print(f"shards written {report.written}, already present {report.skipped}, still missing {report.remaining}")

@@ -1,4 +1,5 @@
-"""The dataset card of a SpatialSoundQA folder: YAML ``configs:`` (one per stage) + a filled-in template.
+"""The dataset card of a SpatialSoundQA folder: huggingface_hub metadata (``configs:`` one per stage, licence, size,
+pretty name) + a filled-in template + the citation.
 
 ``load_dataset(folder, "stage2")`` reads the YAML; the text says what the records are, how many of each kind
 there are, and with which settings they were made. The full template used for publishing lives in
@@ -13,30 +14,60 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..files import atomic_write_text
+from ..model_cards import BAT_CITATION
 from . import question_types as qt
 from .records import COLUMNS
 
 
-def configs_yaml(counts_by_split: Mapping[str, Mapping[str, int]], fingerprint: str) -> str:
-    """The YAML ``configs:`` block: one config per stage, each with the splits that have data."""
-    lines = ["configs:"]
+def configs_metadata(counts_by_split: Mapping[str, Mapping[str, int]], fingerprint: str) -> list[dict]:
+    """The card's ``configs:``: one config per stage (stage3 the default), each with the splits that have data."""
+    configs = []
     for stage in qt.STAGES:
-        splits = []
+        data_files = []
         for split, counts in counts_by_split.items():
             types = [t for t in qt.stage_types(stage) if counts.get(t, 0) > 0]
             if types:
-                splits.append((split, types))
-        if not splits:
-            continue
-        lines.append(f"- config_name: {stage}")
-        if stage == "stage3":
-            lines.append("  default: true")
-        lines.append("  data_files:")
-        for split, types in splits:
-            lines.append(f"  - split: {split}")
-            lines.append("    path:")
-            lines.extend(f"    - data/{split}/{t}/*-{fingerprint}.parquet" for t in types)
-    return "\n".join(lines)
+                data_files.append(
+                    {"split": split, "path": [f"data/{split}/{t}/*-{fingerprint}.parquet" for t in types]}
+                )
+        if data_files:
+            configs.append(
+                {"config_name": stage, **({"default": True} if stage == "stage3" else {}), "data_files": data_files}
+            )
+    return configs
+
+
+def size_category(num_records: int) -> str:
+    """The Hub's size bucket for a number of records (n<1K, 1K<n<10K, ...)."""
+    buckets = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
+    for limit, name in buckets:
+        if num_records < limit:
+            return name
+    return "1M<n<10M" if num_records < 10_000_000 else "10M<n<100M"
+
+
+def _card_data(configs: list[dict], license: str, num_records: int | None):
+    from huggingface_hub import DatasetCardData
+
+    return DatasetCardData(
+        pretty_name="SpatialSoundQA (generated with transformers-bat)",
+        license=license,
+        language=["en"],
+        task_categories=["audio-classification", "question-answering"],
+        size_categories=[size_category(num_records)] if num_records is not None else None,
+        tags=["spatial-audio", "binaural", "transformers-bat"],
+        configs=configs,
+    )
+
+
+def _save_card(output_dir: Path, card_data, body: str) -> Path:
+    from huggingface_hub import DatasetCard
+
+    path = Path(output_dir) / "README.md"
+    text = f"---\n{card_data.to_yaml()}\n---\n\n{body}"
+    DatasetCard(text)  # parses the metadata: a card the Hub would reject fails here
+    atomic_write_text(path, text)
+    return path
 
 
 DEFAULT_CARD_TEMPLATE = """\
@@ -72,8 +103,14 @@ def write_card(
     *,
     fingerprint: str,
     template=None,
+    license: str = "other",
 ) -> Path:
-    """README.md = YAML header (configs) + the template filled with counts, columns and settings."""
+    """README.md = metadata (huggingface_hub ``DatasetCardData``: pretty name, licence, size, configs) + the template
+    filled with counts, columns and settings + the citation.
+
+    ``license``: of the records and the audio they point at (e.g. "apache-2.0" for procedural sounds in simulated
+    rooms, "cc-by-nc-4.0" for the authors' release, "other" when the clips keep their own licences).
+    """
     body = Path(template).read_text() if template is not None else DEFAULT_CARD_TEMPLATE
     columns = "\n".join(f"- `{name}` ({dtype}): {meaning}" for name, (dtype, meaning) in COLUMNS.items())
     text = string.Template(body).safe_substitute(
@@ -81,11 +118,13 @@ def write_card(
         columns=columns,
         settings=json.dumps(dict(settings), indent=2, sort_keys=True),
     )
-    header = "---\n" + "task_categories:\n- audio-classification\n- question-answering\n"
-    header += configs_yaml(counts_by_split, fingerprint)
-    path = Path(output_dir) / "README.md"
-    atomic_write_text(path, header + "\n---\n\n" + text)
-    return path
+    if license == "other":
+        text += "\n## Licence\n\nThe records follow the licence of the sound clips they point at.\n"
+    text += f"\n## Citation\n\nThe SpatialSoundQA format is BAT's:\n\n```bibtex\n{BAT_CITATION}\n```\n"
+    num_records = sum(sum(counts.values()) for counts in counts_by_split.values())
+    return _save_card(
+        output_dir, _card_data(configs_metadata(counts_by_split, fingerprint), license, num_records), text
+    )
 
 
 # What the configs of an unfinished folder point at: datasets' "Unable to find '<folder>/<this>'" then says what to do.
@@ -98,16 +137,16 @@ def write_incomplete_card(output_dir: Path) -> Path:
     Without it, ``load_dataset`` on a killed run's folder loaded the shards that happened to exist (510 of 540
     records) with no warning.
     """
-    lines = ["---", "configs:"]
-    for index, stage in enumerate(qt.STAGES):
-        lines.append(f"- config_name: {stage}")
-        if index == len(qt.STAGES) - 1:
-            lines.append("  default: true")
-        lines.extend(["  data_files:", "  - split: train", f"    path: {INCOMPLETE_DATA_FILE}"])
+    configs = [
+        {
+            "config_name": stage,
+            **({"default": True} if stage == qt.STAGES[-1] else {}),
+            "data_files": [{"split": "train", "path": INCOMPLETE_DATA_FILE}],
+        }
+        for stage in qt.STAGES
+    ]
     body = (
         "# SpatialSoundQA: generation not finished\n\nSome shards of this folder are still missing. Rerun the same "
         "`transformers-bat generate-qa` command (or `write_dataset` call) to finish it; the card is replaced then.\n"
     )
-    path = Path(output_dir) / "README.md"
-    atomic_write_text(path, "\n".join(lines) + "\n---\n\n" + body)
-    return path
+    return _save_card(output_dir, _card_data(configs, "other", None), body)

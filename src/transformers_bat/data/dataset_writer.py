@@ -255,12 +255,14 @@ def write_dataset(
     card_template: str | os.PathLike | None = None,
     provenance: Mapping | None = None,
     log: Callable[[str], None] | None = None,
+    license: str = "other",
 ) -> GenerationReport:
     """Generate (or resume generating) a dataset folder; returns planned counts and what was written.
 
     ``max_shards`` stops after writing that many shards (used to test interruption); the card is written once
     every shard of the request exists. ``provenance`` (e.g. which bank and catalogue the ids refer to) goes into
-    the card only, so moving the bank does not block a resume.
+    the card only, so moving the bank does not block a resume. ``license`` goes into the card's metadata (see
+    :func:`~transformers_bat.data.dataset_card.write_card`).
     """
     if not 0 <= shard_index < num_shards:
         raise ValueError(f"shard_index must be in [0, num_shards), got {shard_index} of {num_shards}")
@@ -334,7 +336,13 @@ def write_dataset(
             atomic_write_json(checksum_file, {"files": files})
         card_settings = settings | ({PROVENANCE_KEY: dict(provenance)} if provenance else {})
         write_card(
-            output_dir, request.counts, report.table(), card_settings, fingerprint=fingerprint, template=card_template
+            output_dir,
+            request.counts,
+            report.table(),
+            card_settings,
+            fingerprint=fingerprint,
+            template=card_template,
+            license=license,
         )
     elif log is not None:
         log(f"{report.remaining} shard(s) still missing; the card is written when all exist.")
@@ -354,8 +362,10 @@ def write_records_folder(
     records_per_shard: int = DEFAULT_RECORDS_PER_SHARD,
     card_template: str | os.PathLike | None = None,
     settings: Mapping | None = None,
+    license: str = "other",
 ) -> GenerationReport:
-    """Write given records (any source, e.g. the authors' release) in the same folder layout and card."""
+    """Write given records (any source, e.g. the authors' release: ``license="cc-by-nc-4.0"``) in the same folder
+    layout and card."""
     import pyarrow as pa
 
     from .records import ARROW_SCHEMA, empty_record
@@ -396,5 +406,7 @@ def write_records_folder(
     atomic_write_json(output_dir / CHECKSUM_FILE, {"files": {path: file_digest(output_dir / path) for path in files}})
     report = GenerationReport(counts=summarize_records(records_by_split), complete=True)
     settings = dict(settings or {}) | {"records_per_shard": records_per_shard}
-    write_card(output_dir, counts, report.table(), settings, fingerprint=fingerprint, template=card_template)
+    write_card(
+        output_dir, counts, report.table(), settings, fingerprint=fingerprint, template=card_template, license=license
+    )
     return report

@@ -81,6 +81,14 @@ def test_converted_adapter_reproduces_logits(parts, tmp_path, style):
     convert_bat_checkpoint(checkpoint, root / "llama", root / "spatial_ast", tmp_path / "out", qformer_heads=2)
     base = AutoModelForMultimodalLM.from_pretrained(tmp_path / "out")
     model = PeftModel.from_pretrained(base, tmp_path / "out" / "adapter").eval()
+    # our card, not PEFT's generic one (text-generation, a local base_model); the weights keep the authors' licence
+    from huggingface_hub import ModelCard
+
+    for folder in (tmp_path / "out", tmp_path / "out" / "adapter"):
+        card = ModelCard.load(folder / "README.md")
+        assert card.data.pipeline_tag == "audio-text-to-text" and card.data.license == "cc-by-nc-4.0", folder
+        assert card.data.base_model is None and "Zheng" in card.text
+    assert ModelCard.load(tmp_path / "out" / "adapter" / "README.md").data.library_name == "peft"
     config = model.peft_config["default"]
     assert (config.r, config.lora_alpha) == (8, 32)
     with torch.no_grad():

@@ -66,9 +66,16 @@ def test_layout_has_the_release_key_count():
 
 
 def test_converted_folder_holds_safetensors_config_and_preprocessor(converted):
+    # the code, so the folder loads with trust_remote_code where the package is not installed
     code = ["configuration_spatial_ast.py", "feature_extraction_spatial_ast.py", "modeling_spatial_ast.py"]
-    expected = ["config.json", *code, "model.safetensors", "preprocessor_config.json", "spatial_labels.py"]
-    assert sorted(os.listdir(converted)) == sorted(expected)  # the code: loadable with trust_remote_code without the package
+    code.append("spatial_labels.py")
+    expected = ["README.md", "config.json", *code, "model.safetensors", "preprocessor_config.json"]
+    assert sorted(os.listdir(converted)) == sorted(expected)
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(converted / "README.md")  # the release's weights keep their licence and citation
+    assert card.data.license == "cc-by-nc-4.0" and card.data.pipeline_tag == "audio-classification"
+    assert "not re-measured here" in card.text and "@inproceedings{zheng2024bat" in card.text
     config = json.loads((converted / "config.json").read_text())
     assert config["model_type"] == "spatial_ast" and config["hidden_size"] == 32 and config["num_hidden_layers"] == 2
     assert config["id2label"]["354"] == "Class 354"

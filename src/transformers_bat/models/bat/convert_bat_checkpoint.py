@@ -226,19 +226,33 @@ def convert_bat_checkpoint(
         num_query_tokens=model.config.num_query_tokens,
         prompt_template=model.config.prompt_template,
     )
+    from ...model_cards import AUTHORS_LICENSE, write_model_card
+
     output_dir = Path(output_dir)
     if dtype is not None:
         model.to(dtype)  # the projector weights just loaded
     processor.save_pretrained(output_dir)
+    card = dict(
+        title="BAT (the authors' weights, converted)",
+        description=(
+            "BAT (Zheng et al., ICML 2024): the authors' released projector and LoRA weights (`"
+            f"{Path(checkpoint).name}`) on their Spatial-AST and LLaMA-2, converted by transformers-bat."
+        ),
+        license=AUTHORS_LICENSE,
+        base_model=llama_dir,
+        training={"source": Path(checkpoint).name, "converted by": "transformers-bat convert-bat", "merged": merge},
+    )
     if not lora_state:
         model.save_pretrained(output_dir)
+        write_model_card(output_dir, "bat", **card)
         return model
     if not merge:
         model.save_pretrained(output_dir)
+        write_model_card(output_dir, "bat", **card)
 
     from peft import set_peft_model_state_dict
 
-    from .peft_bat import add_lora
+    from .peft_bat import add_lora, save_adapter
 
     rank = next(t.shape[0] for k, t in lora_state.items() if k.endswith("lora_A"))
     peft_model = add_lora(model, r=rank, lora_alpha=lora_alpha, lora_dropout=lora_dropout, target_modules=modules)
@@ -262,9 +276,10 @@ def convert_bat_checkpoint(
     if merge:
         merged = peft_model.merge_and_unload()
         merged.save_pretrained(output_dir)
+        write_model_card(output_dir, "bat", **card)
         return merged
     peft_model.peft_config["default"].base_model_name_or_path = str(output_dir)
-    peft_model.save_pretrained(output_dir / "adapter")
+    save_adapter(peft_model, output_dir / "adapter", **card | {"title": "BAT LoRA adapter (authors' weights)"})
     return peft_model
 
 

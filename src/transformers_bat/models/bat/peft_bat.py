@@ -79,6 +79,21 @@ def add_llama_adapter(
     return model
 
 
+def save_adapter(peft_model, save_directory: str | os.PathLike, **card) -> None:
+    """`PeftModel.save_pretrained` with our model card in place of PEFT's generic one.
+
+    PEFT's card says `pipeline_tag: text-generation` and names the base model by its local path; ours tags the
+    adapter `audio-text-to-text`, keeps `library_name: peft` and lists a base model only if it is a Hub id.
+    `card`: keyword arguments of :func:`transformers_bat.model_cards.write_model_card`.
+    """
+    from ...model_cards import write_model_card
+
+    peft_model.save_pretrained(save_directory)
+    card.setdefault("title", "BAT adapter")
+    card.setdefault("description", "Trained parts of a BAT (the LM adapter and the projector), in PEFT's format.")
+    write_model_card(save_directory, "bat", library_name="peft", **card)
+
+
 def save_llama_adapter(model: BatForConditionalGeneration, save_directory: str | os.PathLike) -> None:
     """Write only the trained parts: the LM adapter (PEFT format) and the projector (safetensors)."""
     save_directory = Path(save_directory)
