@@ -27,6 +27,8 @@ AUTO_MODULES = (
 
 
 def register_spatial_ast() -> None:
+    """Spatial-AST under AutoConfig / AutoModel / AutoModelForAudioClassification / AutoFeatureExtractor and the
+    "spatial-audio-classification" pipeline."""
     from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForAudioClassification
 
     from .models.spatial_ast import (
@@ -40,6 +42,18 @@ def register_spatial_ast() -> None:
     AutoModel.register(SpatialASTConfig, SpatialASTModel, exist_ok=True)
     AutoModelForAudioClassification.register(SpatialASTConfig, SpatialASTForSpatialAudioClassification, exist_ok=True)
     AutoFeatureExtractor.register(SpatialASTConfig, SpatialASTFeatureExtractor, exist_ok=True)
+
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    from .pipelines.spatial_audio_classification import SpatialAudioClassificationPipeline
+
+    if "spatial-audio-classification" not in PIPELINE_REGISTRY.supported_tasks:
+        PIPELINE_REGISTRY.register_pipeline(
+            "spatial-audio-classification",
+            pipeline_class=SpatialAudioClassificationPipeline,
+            pt_model=AutoModelForAudioClassification,
+            type="audio",
+        )
 
 
 def register_bat() -> None:

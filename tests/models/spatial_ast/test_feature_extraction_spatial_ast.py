@@ -213,3 +213,25 @@ def test_encoded_bytes_read_like_the_file(extractor, tmp_path):
     np.testing.assert_array_equal(from_bytes, extractor(str(path))["input_features"])
     with pytest.raises(ValueError, match="Could not read the 9 bytes given as audio"):
         extractor(b"not audio")
+
+
+def test_windows_cover_a_whole_clip_of_any_length():
+    """Long clips are split into model windows instead of being cropped (whole-clip inference)."""
+    extractor = SpatialASTFeatureExtractor(max_length_s=1.0, num_frames=64, num_mel_bins=32)
+    assert extractor.window_starts(100) == [0]
+    assert extractor.window_starts(32000) == [0]
+    assert extractor.window_starts(39000) == [0]  # 7,000 new samples: less than a quarter window, left out
+    assert extractor.window_starts(41000) == [0, 32000]
+    assert extractor.window_starts(64000, hop_s=0.5) == [0, 16000, 32000]
+    with pytest.raises(ValueError, match="hop_s must give at least one sample"):
+        extractor.window_starts(64000, hop_s=0.0)
+    rng = np.random.default_rng(0)
+    long_clip = (0.1 * rng.standard_normal((2, 80000))).astype(np.float32)
+    short_clip = (0.1 * rng.standard_normal((2, 30000))).astype(np.float32)
+    out = extractor([long_clip, short_clip], sampling_rate=32000, windows=True, return_tensors="pt")
+    assert out["input_features"].shape == (4, 4, 64, 32)
+    assert out["clip_index"].tolist() == [0, 0, 0, 1] and out["window_start_s"].tolist() == [0.0, 1.0, 2.0, 0.0]
+    second = extractor(long_clip[:, 32000:64000], sampling_rate=32000, return_tensors="pt")["input_features"]
+    torch.testing.assert_close(out["input_features"][1], second[0])  # window 2 is the clip's second second
+    cropped = extractor(long_clip, sampling_rate=32000)["input_features"]
+    assert cropped.shape == (1, 4, 64, 32)  # without windows=True: one window, as the release

@@ -214,16 +214,33 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
             )
         return clip.astype(np.float32, copy=False)
 
-    def _resample(self, clip: np.ndarray, rate: int) -> np.ndarray:
-        """To our rate; only the part that reaches the window (plus the filter's reach) is resampled."""
+    def _resample(self, clip: np.ndarray, rate: int, whole: bool = False) -> np.ndarray:
+        """To our rate; unless `whole`, only the part that reaches the window (plus the filter's reach)."""
         if rate == self.sampling_rate:
             return clip
         import soxr
 
-        needed = int(np.ceil((self.max_length_s + 0.1) * rate)) + 64
+        needed = clip.shape[1] if whole else int(np.ceil((self.max_length_s + 0.1) * rate)) + 64
         return soxr.resample(clip[:, :needed].T, rate, self.sampling_rate, quality="HQ").T.astype(np.float32)
 
-    def _to_clips(self, raw_audio, sampling_rate: int | None) -> list[np.ndarray]:
+    def window_starts(self, num_samples: int, hop_s: float | None = None) -> list[int]:
+        """Start samples of the windows that cover a clip of `num_samples` (at our rate), `hop_s` apart.
+
+        Windows are `max_length_s` long (the last one zero-padded); a last window that would hold less than a
+        quarter of a window of new audio is left out, unless it is the only one.
+        """
+        hop = self.num_samples if hop_s is None else int(round(hop_s * self.sampling_rate))
+        if hop < 1:
+            raise ValueError(f"hop_s must give at least one sample, got {hop_s!r}.")
+        starts = [0]
+        while starts[-1] + self.num_samples < num_samples:
+            start = starts[-1] + hop
+            if num_samples - (starts[-1] + self.num_samples) < self.num_samples / 4:
+                break
+            starts.append(start)
+        return starts
+
+    def _to_clips(self, raw_audio, sampling_rate: int | None, whole: bool = False) -> list[np.ndarray]:
         """Normalise every accepted input form into a list of float32 (2, T) clips at our rate."""
         if sampling_rate is not None:
             sampling_rate = check_sampling_rate(sampling_rate)
@@ -267,7 +284,7 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
                     item = _tensor_to_numpy(item) if isinstance(item, torch.Tensor) else np.asarray(item)
                 except (TypeError, ValueError) as error:  # ragged lists, objects numpy cannot hold
                     raise ValueError(f"{position}: cannot read {type(item).__name__} as audio ({error}).") from error
-            clips.append(self._resample(self._check_clip(item, position), rate))
+            clips.append(self._resample(self._check_clip(item, position), rate, whole=whole))
         return clips
 
     def _pad_or_crop(self, clip: np.ndarray) -> np.ndarray:
@@ -386,6 +403,8 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         sampling_rate: int | None = None,
         return_tensors: str | None = None,
         device: str | torch.device | None = None,
+        windows: bool = False,
+        hop_s: float | None = None,
         **kwargs,
     ) -> BatchFeature:
         """Compute `input_features` for one clip or a batch (see the class docstring for accepted inputs).
@@ -395,8 +414,23 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
             sampling_rate: rate of array inputs; resampled to `self.sampling_rate` when different.
             return_tensors: "pt" or "np" (default: numpy arrays).
             device: where to compute the STFT (e.g. "cuda"); the result stays there with `return_tensors="pt"`.
+            windows: encode whole clips of any length, window by window (`max_length_s` each, `hop_s` apart,
+                default no overlap; see `window_starts`) instead of padding or cropping each clip to one window.
+                Adds `clip_index` and `window_start_s` (one per row of `input_features`).
         """
-        clips = [self._pad_or_crop(c) for c in self._to_clips(raw_audio, sampling_rate)]
+        window_info = {}
+        if windows:
+            # every window of every clip, each a row of input_features; the clip it comes from and where it starts
+            rows, clip_index, start_s = [], [], []
+            for index, clip in enumerate(self._to_clips(raw_audio, sampling_rate, whole=True)):
+                for start in self.window_starts(clip.shape[1], hop_s):
+                    rows.append(self._pad_or_crop(clip[:, start:]))
+                    clip_index.append(index)
+                    start_s.append(start / self.sampling_rate)
+            clips = rows
+            window_info = {"clip_index": np.array(clip_index), "window_start_s": np.array(start_s)}
+        else:
+            clips = [self._pad_or_crop(c) for c in self._to_clips(raw_audio, sampling_rate)]
         waveforms = torch.from_numpy(np.stack(clips)).to(device or "cpu")
         with torch.no_grad():
             features = self.extract_features(waveforms)
@@ -404,8 +438,8 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
             bad = sorted({int(i) for i in (~torch.isfinite(features)).flatten(1).any(1).nonzero().flatten()})
             raise ValueError(f"Non-finite features for clip(s) {bad}: the audio is out of any sensible range.")
         if return_tensors == "pt":
-            return BatchFeature({"input_features": features})
-        return BatchFeature({"input_features": features.cpu().numpy()}, tensor_type=return_tensors)
+            return BatchFeature({"input_features": features, **window_info}, tensor_type="pt")
+        return BatchFeature({"input_features": features.cpu().numpy(), **window_info}, tensor_type=return_tensors)
 
 
 __all__ = ["ENCODED_AUDIO", "SpatialASTFeatureExtractor", "check_sampling_rate", "read_audio"]

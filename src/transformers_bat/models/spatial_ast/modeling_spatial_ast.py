@@ -606,6 +606,60 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
             )
         return predictions
 
+    def decode_windows(
+        self,
+        outputs: SpatialAudioClassifierOutput,
+        clip_index,
+        window_start_s,
+        window_s: float | None = None,
+        threshold: float = 0.5,
+        top_k: int | None = None,
+    ) -> list[dict]:
+        """Whole-clip predictions from the windows of `SpatialASTFeatureExtractor(..., windows=True)`, one per clip.
+
+        An event is in the clip with its highest window score; the clip's distance and direction are the argmax of
+        the windows' class probabilities averaged with each window's loudest event score as weight (so windows
+        with nothing in them count little). `segments` keeps every window's own predictions with its start (and end,
+        given the extractor's `window_s`).
+        """
+        clip_index = torch.as_tensor(np.asarray(clip_index)).long()
+        starts = np.asarray(window_start_s, dtype=np.float64)
+        per_window = self.decode_predictions(outputs, threshold=threshold, top_k=top_k)
+        event_scores = torch.sigmoid(outputs.event_logits.float()).cpu()
+        weights = event_scores.max(-1).values
+        heads = {
+            name: torch.softmax(getattr(outputs, f"{name}_logits").float(), -1).cpu()
+            for name in ("distance", "azimuth", "elevation")
+        }
+        results = []
+        for clip in range(int(clip_index.max()) + 1 if len(clip_index) else 0):
+            rows = (clip_index == clip).nonzero().flatten()
+            if len(rows) == 0:
+                raise ValueError(f"clip {clip} has no window in clip_index")
+            scores = event_scores[rows].max(0).values
+            weight = weights[rows] / weights[rows].sum().clamp(min=1e-12)
+            pooled = {name: (probs[rows] * weight[:, None]).sum(0).argmax().item() for name, probs in heads.items()}
+            order = scores.argsort(descending=True)
+            chosen = order[:top_k] if top_k is not None else order[scores[order] >= threshold]
+            azimuth = float(index_to_azimuth(pooled["azimuth"]))
+            elevation = float(index_to_elevation(pooled["elevation"]))
+            segments = []
+            for row in rows.tolist():
+                end = starts[row] + (window_s if window_s else 0.0)
+                segments.append({"start_s": float(starts[row]), **({"end_s": float(end)} if window_s else {})})
+                segments[-1].update(per_window[row])
+            results.append(
+                {
+                    "events": [(self.config.id2label[int(c)], float(scores[c])) for c in chosen],
+                    "distance_m": float(index_to_distance(pooled["distance"])),
+                    "azimuth_deg": azimuth,
+                    "elevation_deg": elevation,
+                    "direction": direction_words(azimuth, elevation),
+                    "segments": segments,
+                }
+            )
+        return results
+
 
 __all__ = [
     "MissingPretrainedWeightsError",
