@@ -93,6 +93,11 @@ def test_input_forms_and_errors(model_dir, tmp_path):
     assert len(both) == 2 and len(both[1]["segments"]) == 2
     resampled = describe(np.repeat(clip, 3, axis=1)[:, ::2], sampling_rate=48000, top_k=1)
     assert len(resampled["segments"]) == 2  # 2 s at 48 kHz: the whole clip is resampled, not one window of it
+    pcm = np.round(clip.T * 32767).astype(np.int16)  # gradio's (rate, int16 (samples, 2))
+    assert (
+        describe((RATE, pcm), top_k=1)["direction"]
+        == describe(pcm.T / 32768.0, sampling_rate=RATE, top_k=1)["direction"]
+    )
     with pytest.raises(ValueError, match="binaural"):
         describe(clip[0], sampling_rate=RATE)
     with pytest.raises(TypeError, match="Unexpected arguments"):

@@ -219,3 +219,56 @@ def test_parser_agrees_with_the_answer_generator():
     assert parse_answer(answers.classes_answer(["Music", "Car"])) == ("classes", ["car", "music"])
     assert parse_answer(answers.yes_no(False)) == ("yes_no", False)
     assert parse_answer(answers.separation_answer(3.26)) == ("distance", 3.5)
+
+
+# ---------------------------------------------------------------- chats, streams, gradio, any-to-any
+
+
+def chat(audio_item: dict, question: str) -> list[dict]:
+    return [{"role": "user", "content": [{"type": "audio", **audio_item}, {"type": "text", "text": question}]}]
+
+
+def test_chat_messages_streams_and_gradio_tuples(qa, tmp_path):
+    clip, (_, question, answer) = bt.binaural_clip(0), TRAINED[0]
+    sf.write(tmp_path / "scene.wav", clip.T, RATE)
+    assert qa(chat({"path": str(tmp_path / "scene.wav")}, question))["answer"] == answer
+    assert qa(chat({"audio": clip, "sampling_rate": RATE}, question))["answer"] == answer
+    two = qa(
+        [chat({"path": str(tmp_path / "scene.wav")}, question), chat({"audio": clip, "sampling_rate": RATE}, question)]
+    )
+    assert [r["answer"] for r in two] == [answer, answer]
+    with pytest.raises(ValueError, match="needs 'sampling_rate' beside it"):
+        qa(chat({"audio": clip}, question))
+    # gradio hands audio over as (rate, int16 (samples, 2))
+    pcm = np.round(clip.T * 32767).astype(np.int16)
+    assert qa((RATE, pcm), question=question)["answer"] == answer
+    # generators and datasets are answered lazily, in order
+    rows = ({"audio": bt.binaural_clip(seed), "question": q} for seed, q, _ in TRAINED)
+    assert [r["answer"] for r in qa(rows, sampling_rate=RATE)] == [a for _, _, a in TRAINED]
+    import datasets
+    from transformers.pipelines.pt_utils import KeyDataset
+
+    table = datasets.Dataset.from_dict({"audio": [str(tmp_path / "scene.wav")] * 2, "question": [question] * 2})
+    assert [r["answer"] for r in qa(table)] == [answer, answer]
+    assert [r["answer"] for r in qa(KeyDataset(table, "audio"), question=question)] == [answer, answer]
+
+
+def test_any_to_any_pipeline_keeps_both_channels(saved_bat, tmp_path):
+    """pipeline("any-to-any") with chat input and with text= + audio=; the file's two channels reach the model."""
+    from transformers_bat import BatProcessor
+
+    clip, (_, question, answer) = bt.binaural_clip(0), TRAINED[0]
+    sf.write(tmp_path / "scene.wav", clip.T, RATE, subtype="FLOAT")  # exact samples: features comparable below
+    processor = BatProcessor.from_pretrained(saved_bat)
+    messages = chat({"path": str(tmp_path / "scene.wav")}, question)
+    from_chat = processor.apply_chat_template(messages, tokenize=True, return_dict=True)
+    direct = processor(audio=clip, text=question, sampling_rate=RATE)
+    for key in direct:
+        torch.testing.assert_close(from_chat[key], direct[key], rtol=0, atol=1e-6)
+    anything = pipeline("any-to-any", model=str(saved_bat))
+    reply = anything(text=messages, generate_kwargs={"num_beams": 1, "max_new_tokens": 32})[0]["generated_text"][-1]
+    assert reply == {"role": "assistant", "content": answer}
+    audio = str(tmp_path / "scene.wav")
+    generate = {"num_beams": 1, "max_new_tokens": 32}  # a fresh dict: transformers 5.23 writes into the one given
+    plain = anything(text=question, audio=audio, return_full_text=False, generate_kwargs=generate)
+    assert plain[0]["generated_text"].strip() == answer

@@ -10,10 +10,14 @@ import torch
 from transformers import Pipeline
 
 try:  # inside a saved checkpoint (trust_remote_code) the model files sit next to this file
-    from .feature_extraction_spatial_ast import ENCODED_AUDIO
+    from .feature_extraction_spatial_ast import ENCODED_AUDIO, from_rate_and_array, is_rate_and_array
     from .modeling_spatial_ast import SpatialAudioClassifierOutput
 except ImportError:
-    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import ENCODED_AUDIO
+    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import (
+        ENCODED_AUDIO,
+        from_rate_and_array,
+        is_rate_and_array,
+    )
     from transformers_bat.models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
 
 AudioLike = str | os.PathLike | bytes | np.ndarray | torch.Tensor | dict
@@ -53,6 +57,8 @@ class SpatialAudioClassificationPipeline(Pipeline):
         return preprocess, forward, postprocess
 
     def preprocess(self, audio: AudioLike, sampling_rate=None, hop_s=None) -> dict:
+        if is_rate_and_array(audio):  # gradio: (rate, int16 (samples, 2))
+            audio = from_rate_and_array(*audio)
         if isinstance(audio, dict):
             if "array" not in audio and not {"bytes", "path"} & set(audio):
                 raise ValueError(f"Expected a dict with 'array' and 'sampling_rate', got keys {sorted(audio)}.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -13,19 +13,72 @@ from .answer_parsing import parse_answer
 
 try:  # inside a saved checkpoint (trust_remote_code) the shims and the feature extractor sit next to this file
     from .compat import pipeline_generate_kwargs
-    from .feature_extraction_spatial_ast import ENCODED_AUDIO
+    from .feature_extraction_spatial_ast import ENCODED_AUDIO, is_rate_and_array
 except ImportError:
     from transformers_bat.compat import pipeline_generate_kwargs
-    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import ENCODED_AUDIO
+    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import ENCODED_AUDIO, is_rate_and_array
 
 AudioLike = str | os.PathLike | bytes | np.ndarray | torch.Tensor | dict
 
 
 def _is_clip(item) -> bool:
-    """One clip: a path, a dict, or an array/tensor of at most 2 dimensions."""
-    return isinstance(item, (*ENCODED_AUDIO, dict)) or (
-        isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim <= 2
+    """One clip: a path, a dict, gradio's (rate, array) tuple, or an array/tensor of at most 2 dimensions."""
+    return (
+        isinstance(item, (*ENCODED_AUDIO, dict))
+        or (isinstance(item, (np.ndarray, torch.Tensor)) and item.ndim <= 2)
+        or is_rate_and_array(item)
     )
+
+
+def _is_chat(inputs) -> bool:
+    """One conversation: a list of {"role", "content"} messages."""
+    return (
+        isinstance(inputs, (list, tuple))
+        and bool(inputs)
+        and all(isinstance(message, dict) and "role" in message for message in inputs)
+    )
+
+
+def _row_from_chat(messages) -> dict:
+    """The {"audio", "question"} row of a conversation with one user turn holding audio and text items."""
+    users = [message for message in messages if message.get("role") == "user"]
+    if len(users) != 1 or not isinstance(users[0].get("content"), (list, tuple)):
+        raise ValueError("A chat for BAT needs exactly one user message whose content lists an audio and a text item.")
+    content = users[0]["content"]
+    audio = [item for item in content if item.get("type") == "audio"]
+    text = " ".join(item["text"] for item in content if item.get("type") == "text").strip()
+    if len(audio) != 1 or not text:
+        raise ValueError(f"The user message needs one audio item and a question, got {len(audio)} audio item(s).")
+    item = audio[0]
+    source = next((item[key] for key in ("audio", "path", "url") if item.get(key) is not None), None)
+    if source is None:
+        raise ValueError(f"An audio item needs 'path' or 'audio', got keys {sorted(item)}.")
+    if isinstance(source, (np.ndarray, torch.Tensor)):
+        if item.get("sampling_rate") is None:
+            raise ValueError("An audio item holding an array needs 'sampling_rate' beside it.")
+        source = {"array": source, "sampling_rate": item["sampling_rate"]}
+    return {"audio": source, "question": text}
+
+
+def _is_stream(inputs) -> bool:
+    """Inputs to answer one by one: generators and dataset-like objects (len + getitem, not a plain container)."""
+    if isinstance(inputs, (str, bytes, dict, list, tuple, np.ndarray, torch.Tensor, os.PathLike)):
+        return False
+    return isinstance(inputs, Iterator) or (hasattr(inputs, "__len__") and hasattr(inputs, "__getitem__"))
+
+
+def _stream_rows(inputs, question):
+    """Rows of a stream: {"audio", "question"} dicts as they are, clips paired with `question`."""
+    for item in inputs:
+        if isinstance(item, dict) and "audio" in item:
+            row = {"audio": item["audio"], "question": item.get("question", question)}
+        elif _is_chat(item):
+            row = _row_from_chat(item)
+        else:
+            row = {"audio": item, "question": question}
+        if not isinstance(row["question"], str):
+            raise ValueError("Each streamed item needs a question: in the item ({'audio', 'question'}) or question=.")
+        yield row
 
 
 class SpatialAudioQAPipeline(Pipeline):
@@ -39,10 +92,12 @@ class SpatialAudioQAPipeline(Pipeline):
      'parsed': {'lateral': 'left', 'frontal': 'front', 'vertical': 'below', 'distance_m': 2.5}}
     ```
 
-    Inputs: a path, a `(2, samples)` array/tensor, a `{"array", "sampling_rate"}` dict, a `{"audio", "question"}`
-    dict, or a list of these. `question` may be one string (asked of every clip), a list with one question per clip,
-    or, for a single clip, a list of questions. Results come in input order: a dict for one (clip, question), a list
-    otherwise.
+    Inputs: a path, a `(2, samples)` array/tensor, a `{"array", "sampling_rate"}` dict, gradio's `(rate, int16
+    (samples, 2))` tuple, a `{"audio", "question"}` dict, or a list of these; a chat (`[{"role": "user", "content":
+    [{"type": "audio", "path": ...}, {"type": "text", "text": ...}]}]`) or a list of chats; or a generator / dataset
+    of any of these, answered lazily. `question` may be one string (asked of every clip), a list with one question
+    per clip, or, for a single clip, a list of questions. Results come in input order: a dict for one (clip,
+    question), a list otherwise.
 
     Call arguments: `question`, `sampling_rate` (for bare arrays), `truncation` (crop clips longer than the window
     instead of raising), `question_type` (an official SpatialSoundQA type to force the answer parser), `batch_size`,
@@ -92,6 +147,12 @@ class SpatialAudioQAPipeline(Pipeline):
 
     def __call__(self, inputs: AudioLike | Sequence[AudioLike], question: str | Sequence[str] | None = None, **kwargs):
         """Answer `question` about `inputs`; see the class docstring for the accepted forms."""
+        if _is_chat(inputs):
+            return super().__call__([_row_from_chat(inputs)], **kwargs)[0]
+        if isinstance(inputs, (list, tuple)) and inputs and all(_is_chat(chat) for chat in inputs):
+            return super().__call__([_row_from_chat(chat) for chat in inputs], **kwargs)
+        if _is_stream(inputs):  # a generator, a datasets.Dataset, a KeyDataset: answered lazily, in order
+            return super().__call__(_stream_rows(inputs, question), **kwargs)
         items, single = self._pairs(inputs, question)
         results = super().__call__(items, **kwargs)
         return results[0] if single else results

@@ -165,8 +165,13 @@ def test_missing_or_empty_question(processor):
         processor(audio=clip, text=[], sampling_rate=RATE)
     with pytest.raises(ValueError, match="must be a string"):
         processor(audio=clip, text=[3], sampling_rate=RATE)
-    with pytest.raises(ValueError, match=r"question\[1\] contains the audio placeholder '<\|AUDIO\|>'"):
-        processor(audio=clip, text=["ok?", "Where is <|AUDIO|> from?"], sampling_rate=RATE)
+    # a typed audio token: the text is read as a full prompt, where the token may only lead (one per clip)
+    with pytest.raises(ValueError, match=r"text\[0\] has no audio token '<\|AUDIO\|>' while other texts do"):
+        processor(audio=clip, text=["ok?", "<|AUDIO|>Where from?"], sampling_rate=RATE)
+    with pytest.raises(ValueError, match=r"text\[0\]: BAT reads the audio before the prompt, so audio tokens"):
+        processor(audio=clip, text=["Where is <|AUDIO|> from?"], sampling_rate=RATE)
+    with pytest.raises(ValueError, match=r"The text holds 2 audio token\(s\) '<\|AUDIO\|>' but 1 clip\(s\)"):
+        processor(audio=clip, text=["<|AUDIO|><|AUDIO|>Where from?"], sampling_rate=RATE)
 
 
 def test_missing_audio(processor):
@@ -227,3 +232,48 @@ def test_non_audio_and_missing_files(processor, tmp_path):
 def test_tokenizer_without_audio_token():
     with pytest.raises(ValueError, match="has no '<\\|AUDIO\\|>' token"):
         BatProcessor(bt.feature_extractor(), bt.build_tokenizer())
+
+
+def test_chat_template_renders_the_paper_prompt(processor, tmp_path):
+    clip = bt.binaural_clip(0)
+    messages = [
+        {
+            "role": "user",
+            "content": [{"type": "audio", "audio": clip, "sampling_rate": RATE}, {"type": "text", "text": "Where?"}],
+        }
+    ]
+    prompt = processor.apply_chat_template(messages)
+    assert prompt == "<|AUDIO|>" + processor.build_prompt("Where?")
+    chat_inputs = processor.apply_chat_template(messages, tokenize=True, return_dict=True)
+    direct = processor(audio=clip, text="Where?", sampling_rate=RATE)
+    for key in direct:
+        assert torch.equal(chat_inputs[key], direct[key]), key
+    # the in-tree contract: a prompt with the audio token is used as it is (no second template)
+    assert torch.equal(processor(audio=clip, text=prompt, sampling_rate=RATE)["input_ids"], direct["input_ids"])
+    with pytest.raises(Exception, match="give exactly one user message"):
+        processor.apply_chat_template(messages + messages)
+    with pytest.raises(Exception, match="make the user content a list"):
+        processor.apply_chat_template([{"role": "user", "content": "Where?"}])
+
+
+def test_generic_call_arguments(processor):
+    clip = bt.binaural_clip(0)
+    with pytest.raises(ValueError, match="does not read images or videos"):
+        processor(audio=clip, text="Where?", sampling_rate=RATE, images=[np.zeros((8, 8, 3))])
+    with pytest.raises(ValueError, match="different lengths and padding=False"):
+        processor(audio=clip, text=["Where?", "Is it a dog or a siren?"], sampling_rate=RATE, padding=False)
+    same = processor(audio=clip, text="Where?", audio_kwargs={"sampling_rate": RATE}, padding="longest")
+    assert torch.equal(same["input_ids"], processor(audio=clip, text="Where?", sampling_rate=RATE)["input_ids"])
+
+
+def test_gradio_tuples_and_stereo_fetch(processor, tmp_path):
+    """gradio gives (rate, int16 (samples, 2)); fetch_audio (used by generic pipelines) keeps both channels."""
+    clip = bt.binaural_clip(2)
+    pcm = np.round(clip.T * 32767).astype(np.int16)
+    from_tuple = processor(audio=(RATE, pcm), text="Where?")["input_features"]
+    from_float = processor(audio=pcm.T / 32768.0, text="Where?", sampling_rate=RATE)["input_features"]
+    torch.testing.assert_close(from_tuple, from_float.float())
+    sf.write(tmp_path / "scene.wav", clip.T, RATE, subtype="FLOAT")
+    fetched = processor.feature_extractor.fetch_audio(str(tmp_path / "scene.wav"))
+    assert fetched["array"].shape == clip.shape and fetched["sampling_rate"] == RATE
+    np.testing.assert_array_equal(fetched["array"], clip)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 
@@ -15,6 +16,8 @@ try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit 
         ENCODED_AUDIO,
         SpatialASTFeatureExtractor,
         check_sampling_rate,
+        from_rate_and_array,
+        is_rate_and_array,
         read_audio,
     )
 except ImportError:
@@ -23,7 +26,34 @@ except ImportError:
         ENCODED_AUDIO,
         SpatialASTFeatureExtractor,
         check_sampling_rate,
+        from_rate_and_array,
+        is_rate_and_array,
         read_audio,
+    )
+
+
+def bat_chat_template(prompt_template: str, audio_token: str) -> str:
+    """A Jinja chat template that renders one user turn as BAT's prompt: one audio token per audio item (first:
+    BAT reads the audio before BOS), then `prompt_template` with the text items as the instruction."""
+    before, after = prompt_template.split("{instruction}", 1)
+
+    def literal(text: str) -> str:  # a Jinja expression printing `text` verbatim
+        return "{{ " + json.dumps(text) + " }}"
+
+    return (
+        "{%- set users = messages | selectattr('role', 'equalto', 'user') | list -%}"
+        "{%- if users | length != 1 -%}"
+        "{{ raise_exception('BAT answers one question about its audio: give exactly one user message') }}"
+        "{%- endif -%}"
+        "{%- if users[0]['content'] is string -%}"
+        "{{ raise_exception('BAT needs audio: make the user content a list with an audio item and a text item') }}"
+        "{%- endif -%}"
+        "{%- for item in users[0]['content'] if item['type'] == 'audio' -%}"
+        + literal(audio_token)
+        + "{%- endfor -%}"
+        + literal(before)
+        + "{%- for item in users[0]['content'] if item['type'] == 'text' -%}{{ item['text'] }}{%- endfor -%}"
+        + literal(after)
     )
 
 
@@ -45,13 +75,18 @@ class BatProcessor(ProcessorMixin):
     `{"array", "sampling_rate"}` dict, or a list of those. Clips longer than the feature extractor's window
     (`max_length_s`) raise unless `truncation=True`.
 
+    The in-tree contract works too: `text` may be full prompts holding the audio token (as `apply_chat_template`
+    renders them), each leading audio token standing for the next clip; and `apply_chat_template(messages)` with
+    `{"type": "audio", "path" | "audio": ...}` items loads the audio with both channels (transformers' own loader
+    would mix them down to mono, erasing the spatial cues).
+
     Args:
         feature_extractor ([`SpatialASTFeatureExtractor`]): binaural front end.
         tokenizer ([`PreTrainedTokenizerBase`]): the LM's tokenizer, holding the audio token.
         audio_token (`str`, *optional*, defaults to `"<|AUDIO|>"`): the placeholder token.
         num_query_tokens (`int`, *optional*, defaults to 64): placeholders per clip (the model's query count).
         prompt_template (`str`, *optional*): template with an `{instruction}` field.
-        chat_template (`str`, *optional*): unused by BAT, accepted for API compatibility.
+        chat_template (`str`, *optional*): defaults to one rendering a user turn as `prompt_template` does.
     """
 
     def __init__(
@@ -68,6 +103,8 @@ class BatProcessor(ProcessorMixin):
         self.audio_token = audio_token
         self.num_query_tokens = num_query_tokens
         self.prompt_template = prompt_template
+        if chat_template is None:
+            chat_template = bat_chat_template(prompt_template, audio_token)
         super().__init__(feature_extractor, tokenizer, chat_template=chat_template)
         if audio_token not in tokenizer.get_vocab():
             raise ValueError(
@@ -127,8 +164,10 @@ class BatProcessor(ProcessorMixin):
         """Flatten the accepted audio forms into `(array_or_tensor, rate, name)` per clip; files are read here."""
         if audio is None:
             raise ValueError("BAT answers questions about audio: pass audio (a (2, samples) array, path or dict).")
-        if isinstance(audio, (*ENCODED_AUDIO, dict)) or (
-            isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim <= 2
+        if (
+            isinstance(audio, (*ENCODED_AUDIO, dict))
+            or is_rate_and_array(audio)
+            or (isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim <= 2)
         ):
             audio = [audio]
         elif isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim == 3:
@@ -143,6 +182,8 @@ class BatProcessor(ProcessorMixin):
         clips = []
         for i, item in enumerate(audio):
             name, rate = _clip_name(i, item), sampling_rate
+            if is_rate_and_array(item):  # gradio: (rate, int16 (samples, 2))
+                item = from_rate_and_array(*item)
             if isinstance(item, dict):
                 if "array" in item or "raw" in item:
                     rate = item.get("sampling_rate", sampling_rate)
@@ -210,6 +251,49 @@ class BatProcessor(ProcessorMixin):
         return torch.stack(rows)
 
     # ------------------------------------------------------------------ main entry
+    def _prompt_rows(self, prompts: list[str], num_clips: int) -> list[tuple[list[int], str]]:
+        """Rows of full prompts: the leading audio tokens of each take the next clips, in order."""
+        rows, next_clip = [], 0
+        for i, prompt in enumerate(prompts):
+            count, position = 0, 0
+            while prompt.startswith(self.audio_token, position):
+                count, position = count + 1, position + len(self.audio_token)
+            rest = prompt[position:]
+            if self.audio_token in rest or count == 0:
+                raise ValueError(
+                    f"text[{i}]: BAT reads the audio before the prompt, so audio tokens {self.audio_token!r} may only "
+                    f"start the text (one per clip); got {prompt!r}. To ask a question, pass it without the token."
+                )
+            rows.append((list(range(next_clip, next_clip + count)), rest))
+            next_clip += count
+        if next_clip != num_clips:
+            raise ValueError(
+                f"The text holds {next_clip} audio token(s) {self.audio_token!r} but {num_clips} clip(s) were given: "
+                f"one token per clip."
+            )
+        return rows
+
+    def _question_rows(self, text, num_clips: int) -> list[tuple[list[int], str]]:
+        """Rows of questions, paired with clips, each filled into the prompt template."""
+        if isinstance(text, (list, tuple)) and text and isinstance(text[0], (list, tuple)):
+            if len(text) != num_clips:
+                raise ValueError(f"Got {num_clips} clips but {len(text)} lists of questions (one list per clip).")
+            pairs = [(c, q) for c, group in enumerate(text) for q in self._check_questions(group)]
+        else:
+            questions = self._check_questions(text)
+            if num_clips == len(questions):
+                pairs = list(enumerate(questions))
+            elif num_clips == 1:
+                pairs = [(0, q) for q in questions]
+            elif len(questions) == 1:
+                pairs = [(c, questions[0]) for c in range(num_clips)]
+            else:
+                raise ValueError(
+                    f"Cannot pair {num_clips} clips with {len(questions)} questions: give one clip, one question, "
+                    f"equal numbers, or one list of questions per clip."
+                )
+        return [([clip], self.build_prompt(question)) for clip, question in pairs]
+
     def __call__(
         self,
         audio=None,
@@ -219,24 +303,47 @@ class BatProcessor(ProcessorMixin):
         truncation: bool = False,
         return_tensors: str | None = "pt",
         input_features: torch.Tensor | None = None,
+        images=None,
+        videos=None,
+        padding: bool | str = True,
+        add_special_tokens: bool = True,
+        audio_kwargs: dict | None = None,
         **kwargs,
     ) -> BatchFeature:
-        """Pair clips with questions and build `input_ids`, `attention_mask`, `input_features` (+ `labels`).
+        """Pair clips with questions (or read full prompts) and build `input_ids`, `attention_mask`,
+        `input_features` (+ `labels`).
 
         Pairing: one clip with N questions, N clips with one question, or N clips with N questions (pairwise).
-        `text` may also be a list of lists, one list of questions per clip (a batch of clips x questions).
+        `text` may also be a list of lists, one list of questions per clip (a batch of clips x questions). Text that
+        starts with the audio token is a full prompt (the in-tree contract; `apply_chat_template` renders them): its
+        leading audio tokens take the next clips and no template is applied.
 
         Args:
             audio: clip(s), see the class docstring.
-            text: question(s) (the `{instruction}` of the template).
-            answers: target answer(s) for training, one per (clip, question) row; adds `labels`.
+            text: question(s) (the `{instruction}` of the template), or full prompt(s) starting with audio tokens.
+            answers: target answer(s) for training, one per row; adds `labels`.
             sampling_rate: rate of array inputs (dict inputs carry their own; files use theirs).
             truncation: crop clips longer than the window instead of raising.
             input_features: features `(clips, 4, frames, mels)` computed earlier by this feature extractor,
                 instead of `audio` (training loops that cache the features of fixed scenes).
+            images, videos: not taken by BAT (accepted as None, as generic pipelines pass them).
+            padding: rows are always left-padded to the longest; `False` refuses rows of different lengths.
+            add_special_tokens: add the tokenizer's BOS to each prompt (False when the prompt already has it).
+            audio_kwargs: `sampling_rate` / `truncation`, as the in-tree processors take them.
         """
         if kwargs:
             raise TypeError(f"Unexpected arguments for BatProcessor: {sorted(kwargs)}.")
+        if images is not None or videos is not None:
+            raise ValueError("BAT takes binaural audio and text; it does not read images or videos.")
+        if padding not in (True, False, "longest", "do_not_pad"):
+            raise ValueError(f"padding={padding!r} is not supported: rows are left-padded to the longest one.")
+        for key, value in (audio_kwargs or {}).items():
+            if key == "sampling_rate":
+                sampling_rate = value if sampling_rate is None else sampling_rate
+            elif key == "truncation":
+                truncation = value
+            else:
+                raise TypeError(f"Unexpected audio_kwargs for BatProcessor: {key!r}.")
         if input_features is not None:
             if audio is not None:
                 raise ValueError("Pass either audio or input_features, not both.")
@@ -244,37 +351,28 @@ class BatProcessor(ProcessorMixin):
             clips = [(None, None, f"features[{i}]") for i in range(len(input_features))]
         else:
             clips = self._as_clips(audio, sampling_rate)
-        if isinstance(text, (list, tuple)) and text and isinstance(text[0], (list, tuple)):
-            if len(text) != len(clips):
-                raise ValueError(f"Got {len(clips)} clips but {len(text)} lists of questions (one list per clip).")
-            pairs = [(c, q) for c, group in enumerate(text) for q in self._check_questions(group)]
+        texts = [text] if isinstance(text, str) else text
+        is_prompt = isinstance(texts, (list, tuple)) and any(
+            isinstance(item, str) and self.audio_token in item for item in texts
+        )
+        if is_prompt:
+            rows = self._prompt_rows(self._check_prompts(texts), len(clips))
         else:
-            questions = self._check_questions(text)
-            if len(clips) == len(questions):
-                pairs = list(enumerate(questions))
-            elif len(clips) == 1:
-                pairs = [(0, q) for q in questions]
-            elif len(questions) == 1:
-                pairs = [(c, questions[0]) for c in range(len(clips))]
-            else:
-                raise ValueError(
-                    f"Cannot pair {len(clips)} clips with {len(questions)} questions: give one clip, one question, "
-                    f"equal numbers, or one list of questions per clip."
-                )
+            rows = self._question_rows(text, len(clips))
         if answers is not None:
             answers = [answers] if isinstance(answers, str) else list(answers)
-            if len(answers) != len(pairs):
-                raise ValueError(f"Got {len(answers)} answers for {len(pairs)} (clip, question) pairs.")
+            if len(answers) != len(rows):
+                raise ValueError(f"Got {len(answers)} answers for {len(rows)} (clip, question) rows.")
 
         features = input_features if input_features is not None else self._features(clips, truncation)
-        features = features[torch.tensor([c for c, _ in pairs])]  # one feature row per placeholder group
+        # one feature row per placeholder group, in reading order
+        features = features[torch.tensor([c for clip_ids, _ in rows for c in clip_ids])]
 
         tokenizer = self.tokenizer
-        placeholder = [self.audio_token_id] * self.num_query_tokens
         sequences, label_rows = [], []
-        for row, (_, question) in enumerate(pairs):
-            prompt_ids = tokenizer(self.build_prompt(question), add_special_tokens=True)["input_ids"]
-            ids = placeholder + list(prompt_ids)
+        for row, (clip_ids, prompt) in enumerate(rows):
+            prompt_ids = tokenizer(prompt, add_special_tokens=add_special_tokens)["input_ids"]
+            ids = [self.audio_token_id] * (self.num_query_tokens * len(clip_ids)) + list(prompt_ids)
             labels = [-100] * len(ids)
             if answers is not None:
                 answer_ids = tokenizer(answers[row], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
@@ -284,6 +382,8 @@ class BatProcessor(ProcessorMixin):
             label_rows.append(labels)
 
         length = max(len(ids) for ids in sequences)
+        if padding in (False, "do_not_pad") and any(len(ids) != length for ids in sequences):
+            raise ValueError("The rows have different lengths and padding=False: they cannot form one batch.")
         pad_id = tokenizer.pad_token_id
         input_ids = torch.full((len(sequences), length), pad_id, dtype=torch.long)
         attention_mask = torch.zeros((len(sequences), length), dtype=torch.long)
@@ -299,6 +399,77 @@ class BatProcessor(ProcessorMixin):
         if return_tensors != "pt":
             output = BatchFeature({k: v.numpy() for k, v in data.items()}, tensor_type=return_tensors)
         return output
+
+    def _check_prompts(self, prompts) -> list[str]:
+        prompts = list(prompts)
+        for i, prompt in enumerate(prompts):
+            if not isinstance(prompt, str):
+                raise ValueError(f"text[{i}] must be a string, got {type(prompt).__name__}.")
+            if self.audio_token not in prompt:
+                raise ValueError(
+                    f"text[{i}] has no audio token {self.audio_token!r} while other texts do: pass either questions "
+                    f"(no audio token) or full prompts (starting with one audio token per clip), not both."
+                )
+        return prompts
+
+    # ------------------------------------------------------------------ chat
+    def apply_chat_template(self, conversation, chat_template: str | None = None, **kwargs):
+        """`ProcessorMixin.apply_chat_template`, with the audio items loaded by this processor (both channels).
+
+        transformers' own loader mixes files down to mono, which erases the interaural cues BAT listens to. Audio
+        items may hold `"path"` (or `"url"` for a local file), `"audio"` (an array or path) and `"sampling_rate"`
+        (for arrays). With `tokenize=False` the rendered prompt(s) are returned.
+        """
+        tokenize = kwargs.pop("tokenize", False)
+        return_dict = kwargs.pop("return_dict", False)
+        processor_kwargs = dict(kwargs.pop("processor_kwargs", None) or {})
+        for key in ("return_tensors", "sampling_rate", "truncation", "padding", "audio_kwargs"):
+            if key in kwargs:
+                processor_kwargs[key] = kwargs.pop(key)
+        prompts = super().apply_chat_template(conversation, chat_template=chat_template, tokenize=False, **kwargs)
+        if not tokenize:
+            return prompts
+        batched = isinstance(conversation[0], (list, tuple)) or hasattr(conversation[0], "messages")
+        conversations = conversation if batched else [conversation]
+        clips = [clip for chat in conversations for clip in self._chat_audio(chat, processor_kwargs)]
+        if processor_kwargs.get("return_tensors", "pt") in (None, "auto"):
+            processor_kwargs["return_tensors"] = "pt"
+        bos = self.tokenizer.bos_token
+        texts = prompts if batched else [prompts]
+        after_audio = [text.replace(self.audio_token, "") for text in texts]  # audio tokens only lead (checked later)
+        starts_with_bos = bos is not None and all(text.startswith(bos) for text in after_audio)
+        inputs = self(
+            audio=clips or None,
+            text=texts,
+            add_special_tokens=not starts_with_bos,
+            **{k: v for k, v in processor_kwargs.items() if k != "sampling_rate"},
+        )
+        return inputs if return_dict else inputs["input_ids"]
+
+    def _chat_audio(self, chat, processor_kwargs: dict) -> list:
+        """The audio items of a conversation, in order, as inputs `_as_clips` reads with both channels kept."""
+        messages = chat.messages if hasattr(chat, "messages") else chat
+        clips = []
+        for message in messages:
+            content = message.get("content")
+            if not isinstance(content, (list, tuple)):
+                continue
+            for item in content:
+                if item.get("type") != "audio":
+                    continue
+                source = next((item[key] for key in ("audio", "path", "url") if item.get(key) is not None), None)
+                if source is None:
+                    raise ValueError(f"An audio item needs 'path', 'url' or 'audio', got keys {sorted(item)}.")
+                if isinstance(source, str) and source.startswith(("http://", "https://")):
+                    raise ValueError(f"Audio URLs are not fetched (offline use): download {source} and pass its path.")
+                if isinstance(source, (*ENCODED_AUDIO, dict)):
+                    clips.append(source)
+                else:
+                    rate = item.get("sampling_rate", processor_kwargs.get("sampling_rate"))
+                    if rate is None:
+                        raise ValueError("An audio item holding an array needs 'sampling_rate' beside it.")
+                    clips.append({"array": source, "sampling_rate": rate})
+        return clips
 
     def decode_answers(self, sequences: torch.Tensor, prompt_length: int) -> list[str]:
         """Answers from `generate()` output: tokens after the prompt, without special tokens, stripped."""

@@ -48,6 +48,24 @@ def _tensor_to_numpy(tensor: torch.Tensor) -> np.ndarray:
     return (tensor.float() if tensor.is_floating_point() else tensor).numpy()
 
 
+def is_rate_and_array(item) -> bool:
+    """Gradio's audio value: a `(sampling_rate, array)` tuple."""
+    return isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], int) and isinstance(item[1], np.ndarray)
+
+
+def from_rate_and_array(rate: int, array: np.ndarray) -> dict:
+    """`{"array": (channels, T) float32, "sampling_rate": rate}` from gradio's `(rate, array)`: integer PCM is
+    scaled to [-1, 1] (int16 / 32768 ...) and channel-last `(T, channels)` arrays are transposed."""
+    array = np.asarray(array)
+    if array.dtype.kind in "iu":
+        info = np.iinfo(array.dtype)
+        half_range = (int(info.max) - int(info.min) + 1) / 2  # 32768 for int16, 128 for uint8 (offset binary)
+        array = (array.astype(np.float64) - (int(info.min) + half_range)) / half_range
+    if array.ndim == 2 and array.shape[1] <= 2 < array.shape[0]:
+        array = array.T
+    return {"array": np.ascontiguousarray(array, dtype=np.float32), "sampling_rate": check_sampling_rate(rate)}
+
+
 def read_audio(source: str | os.PathLike | bytes) -> tuple[np.ndarray, int]:
     """A file path, or the encoded bytes of a file (wav, flac, ogg ...), read with soundfile with its channels kept:
     `(channels, samples)` float32 and the file's rate. (transformers' `load_audio` downmixes to mono, which would
@@ -222,6 +240,22 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
 
         needed = clip.shape[1] if whole else int(np.ceil((self.max_length_s + 0.1) * rate)) + 64
         return soxr.resample(clip[:, :needed].T, rate, self.sampling_rate, quality="HQ").T.astype(np.float32)
+
+    def fetch_audio(self, audio_url_or_urls, sampling_rate: int | None = None):
+        """`SequenceFeatureExtractor.fetch_audio` that keeps both channels (the inherited loader mixes a stereo file
+        down to mono, erasing the spatial cues). A file path or encoded bytes become `{"array": (2, T) float32,
+        "sampling_rate": rate}` (the file's rate: this extractor resamples when it computes features); arrays and
+        dicts pass through; lists are fetched item by item. URLs are not fetched (offline use)."""
+        if isinstance(audio_url_or_urls, (list, tuple)) and not (
+            audio_url_or_urls and isinstance(audio_url_or_urls[0], (float, int))
+        ):
+            return [self.fetch_audio(item, sampling_rate) for item in audio_url_or_urls]
+        if isinstance(audio_url_or_urls, str) and audio_url_or_urls.startswith(("http://", "https://")):
+            raise ValueError(f"Audio URLs are not fetched (offline use): download {audio_url_or_urls} first.")
+        if isinstance(audio_url_or_urls, ENCODED_AUDIO):
+            array, rate = read_audio(audio_url_or_urls)
+            return {"array": array, "sampling_rate": rate}
+        return audio_url_or_urls
 
     def window_starts(self, num_samples: int, hop_s: float | None = None) -> list[int]:
         """Start samples of the windows that cover a clip of `num_samples` (at our rate), `hop_s` apart.
@@ -442,4 +476,11 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         return BatchFeature({"input_features": features.cpu().numpy(), **window_info}, tensor_type=return_tensors)
 
 
-__all__ = ["ENCODED_AUDIO", "SpatialASTFeatureExtractor", "check_sampling_rate", "read_audio"]
+__all__ = [
+    "ENCODED_AUDIO",
+    "SpatialASTFeatureExtractor",
+    "check_sampling_rate",
+    "from_rate_and_array",
+    "is_rate_and_array",
+    "read_audio",
+]
