@@ -3,49 +3,74 @@
 Paper scale (LLaMA-2 7B, 8 GPUs, LoRA as the release, bf16, batch 8 per GPU):
 
     accelerate launch --config_file examples/accelerate/ddp_8gpu.yaml examples/train_bat.py \\
-        --spatial-ast spatial-ast-converted --llm Llama-2-7b-hf --dataset ssqa --rir-bank mp3d_reverb \\
-        --sources audioset:AudioSet --output-dir bat-run --peft lora --bf16 \\
-        --batch-size 8 --learning-rate 1e-4 --epochs 5 --warmup-steps 20000
+        --spatial_ast spatial-ast-converted --llm Llama-2-7b-hf --dataset ssqa --rir_bank mp3d_reverb \\
+        --sources audioset:AudioSet --output_dir bat-run --peft lora --bf16 \\
+        --per_device_train_batch_size 8 --learning_rate 1e-4 --num_train_epochs 5 --warmup_steps 20000
 
-One-stage training (the paper's ablation) is `--stages stage3`. Re-running the same command resumes: finished
-stages are loaded, an interrupted stage continues from its newest checkpoint. The trained model (with its
-processor) is saved to `<output-dir>/final`; with PEFT the adapter (+ projector) is saved there too.
+Every `TrainingArguments` field is a flag (`HfArgumentParser`: `--report_to wandb`, `--push_to_hub`,
+`--gradient_checkpointing` ...; dashes work too); `--num_train_epochs` counts per stage. One-stage training (the
+paper's ablation) is `--stages stage3`. Re-running the same command resumes: finished stages are loaded, an
+interrupted stage continues from its newest checkpoint. The trained model (with its processor and a model card) is
+saved to `<output_dir>/final`; with PEFT the adapter (+ projector) is saved there too, with its card. Evaluate with
+`transformers-bat evaluate-bat` on the dataset's test split (answers are generated, as the paper scores them).
 """
 
-from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from transformers import HfArgumentParser, TrainingArguments
 
-def parse_arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spatial-ast", required=True, help="Spatial-AST checkpoint folder (e.g. converted).")
-    parser.add_argument("--llm", required=True, help="Causal-LM checkpoint folder with its tokenizer.")
-    parser.add_argument("--dataset", required=True, help="SpatialSoundQA folder (generate-qa output).")
-    parser.add_argument("--rir-bank", required=True, help="RIR bank of the dataset (ours or mp3d_reverb).")
-    parser.add_argument("--sources", default="procedural", help="'procedural', 'folder:PATH' or 'audioset:ROOT'.")
-    parser.add_argument("--clips-per-class", type=int, default=10)
-    parser.add_argument("--output-dir", required=True)
-    parser.add_argument("--stages", default="stage1,stage2,stage3", help="Comma-separated curriculum stages.")
-    parser.add_argument("--peft", choices=["lora", "llama-adapter", "none"], default="lora")
-    parser.add_argument("--num-query-tokens", type=int, default=64)
-    parser.add_argument("--qformer-layers", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=8, help="Per device.")
-    parser.add_argument("--gradient-accumulation-steps", type=int, default=1)
-    parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--epochs", type=float, default=5.0, help="Per stage.")
-    parser.add_argument("--warmup-steps", type=float, default=0.05, help="Steps, or a fraction below 1.")
-    parser.add_argument("--bf16", action="store_true", help="bf16 mixed precision (GPU).")
-    parser.add_argument("--save-steps", type=int, default=2000)
-    parser.add_argument("--dataloader-workers", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--use-cpu", action="store_true", help="Force the CPU (toy runs and tests).")
-    return parser.parse_args(argv)
+
+@dataclass
+class ModelArguments:
+    """The two checkpoints BAT is assembled from, the projector and the parameter-efficient method."""
+
+    spatial_ast: str = field(metadata={"help": "Spatial-AST checkpoint folder (e.g. converted)."})
+    llm: str = field(metadata={"help": "Causal-LM checkpoint folder with its tokenizer."})
+    peft: str = field(
+        default="lora", metadata={"help": "lora, llama-adapter or none.", "choices": ["lora", "llama-adapter", "none"]}
+    )
+    num_query_tokens: int = 64
+    qformer_layers: int = 8
+
+
+@dataclass
+class DataArguments:
+    """The SpatialSoundQA folder, the audio its ids point into, and the curriculum."""
+
+    dataset: str = field(metadata={"help": "SpatialSoundQA folder (generate-qa output)."})
+    rir_bank: str = field(metadata={"help": "RIR bank of the dataset (ours or mp3d_reverb)."})
+    sources: str = field(default="procedural", metadata={"help": "'procedural', 'folder:PATH' or 'audioset:ROOT'."})
+    clips_per_class: int = 10
+    stages: str = field(default="stage1,stage2,stage3", metadata={"help": "Comma-separated curriculum stages."})
+
+
+# The release's recipe where it differs from TrainingArguments' defaults
+RECIPE_DEFAULTS = dict(
+    per_device_train_batch_size=8,
+    learning_rate=1e-4,
+    num_train_epochs=5.0,
+    warmup_steps=0.05,
+    weight_decay=0.0,
+    lr_scheduler_type="linear",
+    save_steps=2000,
+    logging_steps=50,
+    dataloader_num_workers=4,
+    ddp_find_unused_parameters=False,
+    report_to="none",
+    seed=0,
+)
+
+
+def parse_arguments(argv=None) -> tuple[ModelArguments, DataArguments, TrainingArguments]:
+    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments), description=__doc__.splitlines()[0])
+    parser.set_defaults(**RECIPE_DEFAULTS)
+    return parser.parse_args_into_dataclasses(args=argv)
 
 
 def main(argv=None) -> Path:
-    args = parse_arguments(argv)
+    model_args, data_args, training_args = parse_arguments(argv)
     import torch
 
     import transformers_bat  # noqa: F401  (registrations)
@@ -56,57 +81,56 @@ def main(argv=None) -> Path:
     from transformers_bat.models.bat.peft_bat import add_llama_adapter, add_lora, save_adapter, save_llama_adapter
     from transformers_bat.simulation import RIRBank
     from transformers_bat.training import BatQACollator, stage_records, train_curriculum
+    from transformers_bat.training.arguments import changed_training_arguments
 
-    dtype = torch.bfloat16 if args.bf16 else None
+    dtype = torch.bfloat16 if training_args.bf16 else None
     model, tokenizer = BatForConditionalGeneration.from_parts(
-        args.spatial_ast,
-        args.llm,
-        projector_config={"num_hidden_layers": args.qformer_layers},
-        num_query_tokens=args.num_query_tokens,
+        model_args.spatial_ast,
+        model_args.llm,
+        projector_config={"num_hidden_layers": model_args.qformer_layers},
+        num_query_tokens=model_args.num_query_tokens,
         dtype=dtype,
     )
     processor = BatProcessor.from_config(model.config, tokenizer)
-    if args.peft == "lora":
+    if model_args.peft == "lora":
         trained = add_lora(model)
-    elif args.peft == "llama-adapter":
+    elif model_args.peft == "llama-adapter":
         trained = add_llama_adapter(model)
     else:
         model.freeze_audio_tower()
         trained = model
-    bank = RIRBank.open(args.rir_bank, split=None)  # every index of an authors' bank: ids resolve as generated
-    catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed)
+    bank = RIRBank.open(data_args.rir_bank, split=None)  # every index of an authors' bank: ids resolve as generated
+    catalogue = open_catalogue(data_args.sources, data_args.clips_per_class, training_args.seed)
     # refuses an unfinished or damaged folder, and a bank / catalogue other than the ones it was generated from
-    dataset = load_spatial_sound_qa(args.dataset, "stage3", split="train", rir_bank=bank, catalogue=catalogue)
+    dataset = load_spatial_sound_qa(data_args.dataset, "stage3", split="train", rir_bank=bank, catalogue=catalogue)
     records = [dict(row) for row in dataset]
-    stages = {name: stage_records(records, name) for name in args.stages.split(",")}
+    stages = {name: stage_records(records, name) for name in data_args.stages.split(",")}
     renderer = SceneRenderer(bank, catalogue)
-    arguments = dict(
-        per_device_train_batch_size=args.batch_size,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        learning_rate=args.learning_rate,
-        weight_decay=0.0,
-        num_train_epochs=args.epochs,
-        warmup_steps=args.warmup_steps,
-        lr_scheduler_type="linear",
-        bf16=args.bf16,
-        save_steps=args.save_steps,
-        logging_steps=50,
-        dataloader_num_workers=args.dataloader_workers,
-        seed=args.seed,
-        use_cpu=args.use_cpu,
-        ddp_find_unused_parameters=False,
+    arguments = changed_training_arguments(training_args) | {"num_train_epochs": training_args.num_train_epochs}
+    output_dir = Path(training_args.output_dir)
+    train_curriculum(trained, BatQACollator(processor, renderer), stages, output_dir, arguments)
+    final = output_dir / "final"
+    card = dict(
+        description="BAT trained with examples/train_bat.py.",
+        base_model=model_args.llm,
+        training={
+            "command": "examples/train_bat.py",
+            "dataset": data_args.dataset,
+            "stages": data_args.stages,
+            "PEFT": model_args.peft,
+            "training records": len(records),
+            **{key: value for key, value in arguments.items() if not key.endswith("_token")},
+        },
     )
-    train_curriculum(trained, BatQACollator(processor, renderer), stages, Path(args.output_dir), arguments)
-    final = Path(args.output_dir) / "final"
-    if args.peft == "lora":
-        save_adapter(trained, final / "adapter", training=vars(args))  # adapter + projector only, with our card
+    if model_args.peft == "lora":
+        save_adapter(trained, final / "adapter", **card)  # adapter + projector only, with our card
         trained = trained.merge_and_unload()
-    elif args.peft == "llama-adapter":
+    elif model_args.peft == "llama-adapter":
         save_llama_adapter(model, final / "adapter")
-    if args.peft != "llama-adapter":
+    if model_args.peft != "llama-adapter":
         trained.save_pretrained(final)
         processor.save_pretrained(final)
-        write_model_card(final, "bat", description="BAT trained with examples/train_bat.py.", training=vars(args))
+        write_model_card(final, "bat", **card)
     return final
 
 

@@ -116,31 +116,31 @@ def test_quick_demo_runs_every_step(tmp_path, capsys):
     spec.loader.exec_module(script)
     final = script.main(
         [
-            "--spatial-ast",
+            "--spatial_ast",
             str(out / "spatial_ast" / "final"),
             "--llm",
             str(tmp_path / "lm"),
             "--dataset",
             dataset,
-            "--rir-bank",
+            "--rir_bank",
             bank,
-            "--clips-per-class",
+            "--clips_per_class",
             "2",
-            "--output-dir",
+            "--output_dir",
             str(tmp_path / "bat-run"),
             "--stages",
             "stage1,stage2",
-            "--num-query-tokens",
+            "--num_query_tokens",
             "2",
-            "--qformer-layers",
+            "--qformer_layers",
             "1",
-            "--batch-size",
+            "--per_device_train_batch_size",
             "8",
-            "--epochs",
+            "--num_train_epochs",
             "1",
-            "--dataloader-workers",
+            "--dataloader_num_workers",
             "0",
-            "--use-cpu",
+            "--use_cpu",
         ]
     )
     assert (final / "adapter" / "adapter_config.json").exists() and (final / "config.json").exists()
@@ -153,38 +153,42 @@ def test_quick_demo_runs_every_step(tmp_path, capsys):
     encoder_script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(encoder_script)
     encoder_args = [
-        "--rir-bank",
+        "--rir_bank",
         bank,
-        "--clips-per-class",
+        "--clips_per_class",
         "2",
-        "--output-dir",
+        "--output_dir",
         str(tmp_path / "encoder-run"),
-        "--num-examples",
+        "--num_examples",
         "16",
-        "--stage1-epochs",
-        "1",
-        "--stage2-epochs",
-        "1",
-        "--batch-size",
+        "--num_eval_examples",
         "8",
-        "--hidden-size",
+        "--stage1_epochs",
+        "1",
+        "--stage2_epochs",
+        "1",
+        "--per_device_train_batch_size",
+        "8",
+        "--per_device_eval_batch_size",
+        "8",
+        "--hidden_size",
         "32",
         "--layers",
         "1",
         "--heads",
         "2",
-        "--num-frames",
+        "--num_frames",
         "32",
-        "--num-mel-bins",
+        "--num_mel_bins",
         "32",
-        "--window-s",
+        "--window_s",
         "0.5",
-        "--fusion-channels",
+        "--fusion_channels",
         "4",
-        "--class-balanced",
-        "--dataloader-workers",
+        "--class_balanced",
+        "--dataloader_num_workers",
         "0",
-        "--use-cpu",
+        "--use_cpu",
     ]
     encoder_final = encoder_script.main(encoder_args)
     assert encoder_final == tmp_path / "encoder-run" / "stage2" / "final"
@@ -193,6 +197,10 @@ def test_quick_demo_runs_every_step(tmp_path, capsys):
     trained = SpatialASTForSpatialAudioClassification.from_pretrained(encoder_final)
     assert trained.config.fusion_channels == 4 and trained.config.num_labels == 14
     assert (encoder_final / "preprocessor_config.json").exists()
+    figures = json.loads((encoder_final / "eval_results.json").read_text())  # compute_metrics on the eval pairs
+    assert {"eval_mAP", "eval_ER20", "eval_MAE_deg", "eval_loss"} <= set(figures)
+    card = ModelCard.load(encoder_final / "README.md")
+    assert "| eval_mAP |" in card.text and "| examples | 16 |" in card.text
     weights = encoder_final / "model.safetensors"
     stamp = weights.stat().st_mtime_ns
     assert encoder_script.main(encoder_args) == encoder_final  # finished stages are loaded, not trained again

@@ -71,3 +71,34 @@ def test_er20_mae_and_octants():
     )
     assert metrics["mAP"] == 1.0 and metrics["DER"] == 0.5 and metrics["ER20"] == 0.5
     assert metrics["MAE_deg"] == pytest.approx(20.0)
+
+
+def test_compute_encoder_metrics_reads_trainer_predictions():
+    """The Trainer hands over (event, distance, azimuth, elevation) logits and the collator's labels."""
+    from transformers import EvalPrediction
+
+    from transformers_bat import labels as lb
+    from transformers_bat.evaluation import compute_encoder_metrics
+
+    azimuth = np.array([30.0, 150.0, 200.0, 330.0])
+    elevation = np.array([10.0, -20.0, 40.0, -5.0])
+    distance = np.array([1.0, 2.5, 4.0, 0.5])
+    events = np.eye(4, 3)[[0, 1, 2, 0]]
+
+    def one_hot(indices, size):
+        return np.eye(size)[indices] * 10.0
+
+    predictions = (
+        (events - 0.5) * 20.0,
+        one_hot(lb.distance_to_index(distance), 21),
+        one_hot(lb.azimuth_to_index(azimuth), 360),
+        one_hot(lb.elevation_to_index(elevation), 180),
+    )
+    labels = (events, lb.distance_to_index(distance), lb.azimuth_to_index(azimuth), lb.elevation_to_index(elevation))
+    perfect = compute_encoder_metrics(EvalPrediction(predictions=predictions, label_ids=labels))
+    assert perfect["mAP"] == 1.0 and perfect["ER20"] == 0.0 and perfect["left_right"] == 1.0
+    soft = tuple(np.eye(size)[index] for size, index in ((360, labels[2]), (180, labels[3])))
+    again = compute_encoder_metrics(EvalPrediction(predictions=predictions, label_ids=(*labels[:2], *soft)))
+    assert again == perfect  # soft direction targets are read by their argmax
+    flipped = (predictions[0], predictions[1], np.roll(predictions[2], 180, axis=1), predictions[3])
+    assert compute_encoder_metrics(EvalPrediction(predictions=flipped, label_ids=labels))["left_right"] == 0.0

@@ -2,6 +2,7 @@
 
 from .encoder_metrics import (
     average_precision,
+    compute_encoder_metrics,
     direction_errors_deg,
     distance_accuracy,
     error_rate,
@@ -15,6 +16,7 @@ __all__ = [
     "CharNgramEmbedder",
     "QAScores",
     "average_precision",
+    "compute_encoder_metrics",
     "direction_errors_deg",
     "distance_accuracy",
     "error_rate",

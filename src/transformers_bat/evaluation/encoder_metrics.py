@@ -97,3 +97,30 @@ def spatial_ast_metrics(
         "MAE_deg": float(np.mean(errors)),
         **octant_accuracies(predicted_azimuth, predicted_elevation, true_azimuth, true_elevation),
     }
+
+
+def _class_indices(labels) -> np.ndarray:
+    """Class indices from hard labels (N,) or soft targets (N, classes)."""
+    labels = np.asarray(labels)
+    return labels.argmax(-1) if labels.ndim == 2 else labels.astype(np.int64)
+
+
+def compute_encoder_metrics(eval_prediction) -> dict[str, float]:
+    """`Trainer(compute_metrics=...)` for Spatial-AST with spatial labels: the figures of :func:`spatial_ast_metrics`.
+
+    Predictions are the (event, distance, azimuth, elevation) logits (the config's `keys_to_ignore_at_inference`
+    drops the rest); label ids are (event targets, distance, azimuth, elevation) as the encoder collator gives them,
+    hard indices or soft targets.
+    """
+    event_logits, distance_logits, azimuth_logits, elevation_logits = eval_prediction.predictions[:4]
+    events, distance, azimuth, elevation = eval_prediction.label_ids[:4]
+    return spatial_ast_metrics(
+        1.0 / (1.0 + np.exp(-np.asarray(event_logits, dtype=np.float64))),
+        events,
+        lb.index_to_distance(np.asarray(distance_logits).argmax(-1)),
+        lb.index_to_distance(_class_indices(distance)),
+        lb.index_to_azimuth(np.asarray(azimuth_logits).argmax(-1)),
+        lb.index_to_elevation(np.asarray(elevation_logits).argmax(-1)),
+        lb.index_to_azimuth(_class_indices(azimuth)),
+        lb.index_to_elevation(_class_indices(elevation)),
+    )

@@ -7,6 +7,8 @@ cosine schedule with warm-up. Stage 1 trains the event loss only; stage 2 adds d
 
 from __future__ import annotations
 
+import json
+
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from transformers import Trainer
@@ -51,10 +53,21 @@ def layer_decay_parameter_groups(
 class SpatialASTTrainer(Trainer):
     """A Trainer with layer-wise learning-rate decay (`layer_decay`, 0.75 in the release; 1.0 turns it off)."""
 
-    def __init__(self, *args, layer_decay: float = 0.75, class_balanced_weights=None, **kwargs):
+    def __init__(self, *args, layer_decay: float = 0.75, class_balanced_weights=None, eval_collator=None, **kwargs):
         self.layer_decay = layer_decay
         self.class_balanced_weights = class_balanced_weights
+        self.eval_collator = eval_collator
         super().__init__(*args, **kwargs)
+
+    def get_eval_dataloader(self, eval_dataset=None):
+        """The Trainer's loader, with `eval_collator` (no mixup, fixed windows) in place of the training one."""
+        if self.eval_collator is None:
+            return super().get_eval_dataloader(eval_dataset)
+        training_collator, self.data_collator = self.data_collator, self.eval_collator
+        try:
+            return super().get_eval_dataloader(eval_dataset)
+        finally:
+            self.data_collator = training_collator
 
     def create_optimizer(self, model=None):
         if self.optimizer is None:
@@ -165,10 +178,15 @@ def train_encoder_stages(
     layer_decay: float = 0.75,
     class_balanced_weights=None,
     resumable: bool = False,
+    eval_examples=None,
     **collator_options,
 ):
     """The paper's two stages on `model`: stage 1 events only, stage 2 events + distance + direction (0 epochs skips
     a stage). Returns the trained model.
+
+    With `eval_examples`, stage 2 is evaluated on them (the Trainer's `eval_strategy` decides how often; at the end
+    in any case) with :func:`~transformers_bat.evaluation.compute_encoder_metrics` (mAP, DER, ER20, MAE, octant
+    accuracies); the final figures are saved beside the model as `eval_results.json`.
 
     `training_arguments` are `TrainingArguments` fields shared by both stages (output_dir is `<output_dir>/<stage>`;
     the release's AdamW betas and cosine schedule are the defaults); `collator_options` go to each stage's
@@ -210,6 +228,26 @@ def train_encoder_stages(
             "output_dir": str(stage_dir),
             "num_train_epochs": epochs,
         }
+        evaluation = {}
+        if spatial and eval_examples is not None:
+            from ..evaluation.encoder_metrics import compute_encoder_metrics
+
+            options = {k: v for k, v in collator_options.items() if k not in ("mixup_probability", "seed")}
+            evaluation = dict(
+                eval_dataset=ExampleList(eval_examples),
+                compute_metrics=compute_encoder_metrics,
+                eval_collator=SpatialAudioCollator(
+                    catalogue,
+                    rir_bank,
+                    feature_extractor,
+                    model.config.label2id,
+                    with_spatial_labels=True,
+                    train=False,
+                    **options,
+                ),
+            )
+        else:
+            arguments = {**arguments, "eval_strategy": "no"}
         trainer = SpatialASTTrainer(
             model=model,
             args=TrainingArguments(**arguments),
@@ -217,9 +255,14 @@ def train_encoder_stages(
             data_collator=collator,
             layer_decay=layer_decay,
             class_balanced_weights=class_balanced_weights,
+            **evaluation,
         )
         checkpoint = get_last_checkpoint(str(stage_dir)) if resumable and stage_dir.is_dir() else None
         trainer.train(resume_from_checkpoint=checkpoint)
+        if evaluation:
+            metrics = trainer.evaluate()
+            final.mkdir(parents=True, exist_ok=True)
+            (final / "eval_results.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
         if resumable:
             trainer.save_model(str(final))
             feature_extractor.save_pretrained(final)

@@ -54,6 +54,8 @@ class SpatialASTConfig(PreTrainedConfig):
     """
 
     model_type = "spatial_ast"
+    # outputs the Trainer leaves out of predictions: predictions are then (event, distance, azimuth, elevation) logits
+    keys_to_ignore_at_inference = ["event_loss", "distance_loss", "direction_loss", "hidden_states", "attentions"]
 
     hidden_size: int = 768
     num_hidden_layers: int = 12
