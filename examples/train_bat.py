@@ -15,11 +15,10 @@ saved to `<output_dir>/final`; with PEFT the adapter (+ projector) is saved ther
 `transformers-bat evaluate-bat` on the dataset's test split (answers are generated, as the paper scores them).
 """
 
-
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser, TrainingArguments
+from transformers import TrainingArguments
 
 
 @dataclass
@@ -46,7 +45,7 @@ class DataArguments:
     stages: str = field(default="stage1,stage2,stage3", metadata={"help": "Comma-separated curriculum stages."})
 
 
-# The release's recipe where it differs from TrainingArguments' defaults
+# The release's recipe where it differs from TrainingArguments' defaults (and SCRIPT_DEFAULTS)
 RECIPE_DEFAULTS = dict(
     per_device_train_batch_size=8,
     learning_rate=1e-4,
@@ -55,18 +54,15 @@ RECIPE_DEFAULTS = dict(
     weight_decay=0.0,
     lr_scheduler_type="linear",
     save_steps=2000,
-    logging_steps=50,
     dataloader_num_workers=4,
-    ddp_find_unused_parameters=False,
-    report_to="none",
-    seed=0,
 )
 
 
 def parse_arguments(argv=None) -> tuple[ModelArguments, DataArguments, TrainingArguments]:
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments), description=__doc__.splitlines()[0])
-    parser.set_defaults(**RECIPE_DEFAULTS)
-    return parser.parse_args_into_dataclasses(args=argv)
+    from transformers_bat.training.arguments import parse_script_arguments
+
+    types = (ModelArguments, DataArguments, TrainingArguments)
+    return parse_script_arguments(types, RECIPE_DEFAULTS, argv, __doc__.splitlines()[0])
 
 
 def main(argv=None) -> Path:

@@ -21,13 +21,12 @@ interruption continues with the next stage. The small-model options of the demo 
 `--event_loss_weight`, `--window_s`, ...) are flags too.
 """
 
-
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import HfArgumentParser, TrainingArguments
+from transformers import TrainingArguments
 
 
 @dataclass
@@ -69,25 +68,22 @@ class DataArguments:
     )
 
 
-# The release's recipe where it differs from TrainingArguments' defaults
+# The release's recipe where it differs from TrainingArguments' defaults (and SCRIPT_DEFAULTS)
 RECIPE_DEFAULTS = dict(
     per_device_train_batch_size=64,
     learning_rate=1e-3,
     weight_decay=5e-4,  # the release's value (paper: 1e-4)
     warmup_steps=0.05,
-    logging_steps=50,
     save_steps=5000,
     dataloader_num_workers=8,
-    ddp_find_unused_parameters=False,
-    report_to="none",
-    seed=0,
 )
 
 
 def parse_arguments(argv=None) -> tuple[ModelArguments, DataArguments, TrainingArguments]:
-    parser = HfArgumentParser((ModelArguments, DataArguments, TrainingArguments), description=__doc__.splitlines()[0])
-    parser.set_defaults(**RECIPE_DEFAULTS)
-    return parser.parse_args_into_dataclasses(args=argv)
+    from transformers_bat.training.arguments import parse_script_arguments
+
+    types = (ModelArguments, DataArguments, TrainingArguments)
+    return parse_script_arguments(types, RECIPE_DEFAULTS, argv, __doc__.splitlines()[0])
 
 
 def main(argv=None) -> Path:

@@ -13,6 +13,7 @@ import textwrap
 
 import pytest
 
+from tests.models.spatial_ast.test_modeling_spatial_ast import tiny_config
 from transformers_bat import SpatialASTConfig, SpatialASTForSpatialAudioClassification
 
 
@@ -48,15 +49,7 @@ def test_light_parts_do_not_import_the_model_stack(statement):
 @pytest.fixture(scope="module")
 def spatial_ast_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("spatial_ast")
-    config = SpatialASTConfig(
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_mel_bins=32,
-        num_frames=64,
-        id2label={0: "dog", 1: "siren"},
-    )
+    config = tiny_config(num_hidden_layers=1, num_labels=2, id2label={0: "dog", 1: "siren"})
     SpatialASTForSpatialAudioClassification(config).save_pretrained(folder)
     return folder
 

@@ -43,17 +43,11 @@ def register_spatial_ast() -> None:
     AutoModelForAudioClassification.register(SpatialASTConfig, SpatialASTForSpatialAudioClassification, exist_ok=True)
     AutoFeatureExtractor.register(SpatialASTConfig, SpatialASTFeatureExtractor, exist_ok=True)
 
-    from transformers.pipelines import PIPELINE_REGISTRY
-
     from .pipelines.spatial_audio_classification import SpatialAudioClassificationPipeline
 
-    if "spatial-audio-classification" not in PIPELINE_REGISTRY.supported_tasks:
-        PIPELINE_REGISTRY.register_pipeline(
-            "spatial-audio-classification",
-            pipeline_class=SpatialAudioClassificationPipeline,
-            pt_model=AutoModelForAudioClassification,
-            type="audio",
-        )
+    _register_pipeline(
+        "spatial-audio-classification", SpatialAudioClassificationPipeline, AutoModelForAudioClassification, "audio"
+    )
 
 
 def register_bat() -> None:
@@ -65,7 +59,6 @@ def register_bat() -> None:
     Granite-Speech are not registered there either.
     """
     from transformers import AutoConfig, AutoModel, AutoModelForMultimodalLM, AutoProcessor
-    from transformers.pipelines import PIPELINE_REGISTRY
 
     from .models.bat import BatConfig, BatForConditionalGeneration, BatModel, BatProcessor
     from .pipelines import SpatialAudioQAPipeline
@@ -74,13 +67,14 @@ def register_bat() -> None:
     AutoModel.register(BatConfig, BatModel, exist_ok=True)
     AutoModelForMultimodalLM.register(BatConfig, BatForConditionalGeneration, exist_ok=True)
     AutoProcessor.register(BatConfig, BatProcessor, exist_ok=True)
-    if "spatial-audio-qa" not in PIPELINE_REGISTRY.supported_tasks:
-        PIPELINE_REGISTRY.register_pipeline(
-            "spatial-audio-qa",
-            pipeline_class=SpatialAudioQAPipeline,
-            pt_model=AutoModelForMultimodalLM,
-            type="multimodal",
-        )
+    _register_pipeline("spatial-audio-qa", SpatialAudioQAPipeline, AutoModelForMultimodalLM, "multimodal")
+
+
+def _register_pipeline(task: str, pipeline_class, model_class, kind: str) -> None:
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    if task not in PIPELINE_REGISTRY.supported_tasks:
+        PIPELINE_REGISTRY.register_pipeline(task, pipeline_class=pipeline_class, pt_model=model_class, type=kind)
 
 
 _registered = False

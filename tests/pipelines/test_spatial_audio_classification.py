@@ -8,7 +8,8 @@ import soundfile as sf
 import torch
 from transformers import pipeline
 
-from transformers_bat import SpatialASTConfig, SpatialASTFeatureExtractor, SpatialASTForSpatialAudioClassification
+from tests.models.spatial_ast.test_modeling_spatial_ast import tiny_config
+from transformers_bat import SpatialASTFeatureExtractor, SpatialASTForSpatialAudioClassification
 from transformers_bat.labels import index_to_azimuth
 
 RATE = 32000
@@ -18,15 +19,7 @@ RATE = 32000
 def model_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("spatial_ast")
     torch.manual_seed(0)
-    config = SpatialASTConfig(
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_mel_bins=32,
-        num_frames=64,
-        id2label={0: "dog", 1: "siren", 2: "speech"},
-    )
+    config = tiny_config(num_hidden_layers=1, num_labels=3, id2label={0: "dog", 1: "siren", 2: "speech"})
     model = SpatialASTForSpatialAudioClassification(config)
     with torch.no_grad():  # make the heads input-dependent enough that windows differ
         for head in (model.heads.event_head, model.heads.azimuth_head, model.heads.distance_head):

@@ -7,7 +7,9 @@ with each stage's own `output_dir` and epochs.
 
 from __future__ import annotations
 
-from transformers import TrainingArguments
+from collections.abc import Mapping, Sequence
+
+from transformers import HfArgumentParser, TrainingArguments
 
 # decided per stage by the loops themselves
 PER_STAGE_FIELDS = ("output_dir", "num_train_epochs", "logging_dir")
@@ -27,3 +29,17 @@ def changed_training_arguments(arguments: TrainingArguments) -> dict:
             continue
         changed[key] = value
     return changed
+
+
+# Where every training script of ours departs from TrainingArguments' defaults
+SCRIPT_DEFAULTS = dict(logging_steps=50, ddp_find_unused_parameters=False, report_to="none", seed=0)
+
+
+def parse_script_arguments(
+    dataclass_types: Sequence[type], recipe: Mapping, argv: Sequence[str] | None = None, description: str = ""
+) -> tuple:
+    """`HfArgumentParser(dataclass_types).parse_args_into_dataclasses(argv)` with `SCRIPT_DEFAULTS` and the
+    script's `recipe` as defaults: every field is a flag, and the release's recipe is what no flag changes."""
+    parser = HfArgumentParser(tuple(dataclass_types), description=description)
+    parser.set_defaults(**SCRIPT_DEFAULTS, **recipe)
+    return parser.parse_args_into_dataclasses(args=argv)

@@ -213,7 +213,7 @@ def test_projector_parameter_left_uninitialised_is_listed(parts, tmp_path):
     with pytest.raises(CheckpointConversionError) as caught:
         convert(parts, checkpoint, tmp_path / "out")
     assert str(caught.value) == (
-        f"{checkpoint}: projector tensor shapes do not fit the Q-Former read off the file: "
+        f"{checkpoint}: tensor shapes do not fit the architecture inferred from the file: "
         f"encoder_projector.linear.bias (5,) (model: (32,))."
     )
 

@@ -27,7 +27,12 @@ from pathlib import Path
 
 import torch
 
-from ..spatial_ast.convert_spatial_ast_checkpoint import CheckpointConversionError, check_finite, preview
+from ..spatial_ast.convert_spatial_ast_checkpoint import (
+    CheckpointConversionError,
+    check_finite,
+    load_strictly,
+    preview,
+)
 from .modeling_bat import BatForConditionalGeneration
 from .processing_bat import BatProcessor
 
@@ -138,34 +143,6 @@ def projector_config_from_state(
     }
 
 
-def load_projector_state(
-    projector: torch.nn.Module, projector_state: dict[str, torch.Tensor], source: str | os.PathLike
-) -> None:
-    """Load the projector strictly: a parameter left uninitialised or a leftover key is a conversion error."""
-    expected = projector.state_dict()
-    mismatched = [
-        f"{PROJECTOR_PREFIX}{key} {tuple(tensor.shape)} (model: {tuple(expected[key].shape)})"
-        for key, tensor in projector_state.items()
-        if key in expected and tensor.shape != expected[key].shape
-    ]
-    if mismatched:
-        raise CheckpointConversionError(
-            f"{source}: projector tensor shapes do not fit the Q-Former read off the file: {preview(mismatched)}."
-        )
-    missing, unexpected = projector.load_state_dict(projector_state, strict=False)
-    problems = []
-    if missing:
-        names = [PROJECTOR_PREFIX + key for key in missing]
-        problems.append(f"{len(missing)} parameter(s) would stay uninitialised (not in the file): {preview(names)}")
-    if unexpected:
-        names = [PROJECTOR_PREFIX + key for key in unexpected]
-        problems.append(f"{len(unexpected)} key(s) have no parameter to go to: {preview(names)}")
-    if problems:
-        raise CheckpointConversionError(
-            f"The projector weights of {source} do not fit {type(projector).__name__}: " + "; ".join(problems) + "."
-        )
-
-
 def _load_feature_extractor(spatial_ast_dir: str | os.PathLike, audio_config):
     try:
         from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
@@ -218,7 +195,7 @@ def convert_bat_checkpoint(
         num_query_tokens=projector_state["query"].shape[1],
         dtype=dtype,
     )
-    load_projector_state(model.multi_modal_projector, projector_state, checkpoint)
+    load_strictly(model.multi_modal_projector, projector_state, checkpoint, "projector weights", PROJECTOR_PREFIX)
     processor = BatProcessor(
         _load_feature_extractor(spatial_ast_dir, model.config.audio_config),
         tokenizer,

@@ -260,29 +260,37 @@ def rename_state(
     return renamed
 
 
-def load_converted_state(
-    model: SpatialASTForSpatialAudioClassification, renamed: dict[str, torch.Tensor], source: str | os.PathLike
+def load_strictly(
+    module: torch.nn.Module,
+    state: dict[str, torch.Tensor],
+    source: str | os.PathLike,
+    what: str = "weights",
+    prefix: str = "",
 ) -> None:
-    """Load renamed weights strictly: a parameter left uninitialised or a leftover key is a conversion error."""
-    expected = model.state_dict()
+    """Load converted weights so that nothing is left to chance: a shape that does not fit, a parameter left
+    uninitialised or a leftover key is a `CheckpointConversionError` naming them (`prefix`: how names read in the
+    file's model, e.g. "encoder_projector.")."""
+    expected = module.state_dict()
     mismatched = [
-        f"{key} {tuple(tensor.shape)} (model: {tuple(expected[key].shape)})"
-        for key, tensor in renamed.items()
+        f"{prefix}{key} {tuple(tensor.shape)} (model: {tuple(expected[key].shape)})"
+        for key, tensor in state.items()
         if key in expected and tensor.shape != expected[key].shape
     ]
     if mismatched:
         raise CheckpointConversionError(
             f"{source}: tensor shapes do not fit the architecture inferred from the file: {preview(mismatched)}."
         )
-    missing, unexpected = model.load_state_dict(renamed, strict=False)
+    missing, unexpected = module.load_state_dict(state, strict=False)
     problems = []
     if missing:
-        problems.append(f"{len(missing)} parameter(s) would stay uninitialised (not in the file): {preview(missing)}")
+        names = [prefix + key for key in missing]
+        problems.append(f"{len(missing)} parameter(s) would stay uninitialised (not in the file): {preview(names)}")
     if unexpected:
-        problems.append(f"{len(unexpected)} converted key(s) have no parameter to go to: {preview(unexpected)}")
+        names = [prefix + key for key in unexpected]
+        problems.append(f"{len(unexpected)} converted key(s) have no parameter to go to: {preview(names)}")
     if problems:
         raise CheckpointConversionError(
-            f"The weights of {source} do not fit {type(model).__name__}: " + "; ".join(problems) + "."
+            f"The {what} of {source} do not fit {type(module).__name__}: " + "; ".join(problems) + "."
         )
 
 
@@ -321,7 +329,7 @@ def convert_spatial_ast_checkpoint(
     feature_extractor = SpatialASTFeatureExtractor(num_mel_bins=config.num_mel_bins, num_frames=config.num_frames)
     check_front_end_tables(state, feature_extractor)
     model = SpatialASTForSpatialAudioClassification(config)
-    load_converted_state(model, rename_state(state, checkpoint_path), checkpoint_path)
+    load_strictly(model, rename_state(state, checkpoint_path), checkpoint_path)
     model.eval()
     if output_dir is not None:
         from ...model_cards import AUTHORS_LICENSE, write_model_card
