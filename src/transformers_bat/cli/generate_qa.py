@@ -54,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard-index", type=int, default=0, help="this machine's index among --num-shards")
     parser.add_argument("--num-shards", type=int, default=1, help="machines sharing the work")
     parser.add_argument("--card-template", type=Path, default=None, help="dataset card template (default: built in)")
+    parser.add_argument(
+        "--materialize-audio",
+        action="store_true",
+        help="store each record's rendered binaural clip (FLAC, 2 channels, 32 kHz) in an 'audio' column: a "
+        "self-contained dataset the Hub viewer plays (about 1 MB per record; the default stores ids only)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
@@ -90,7 +96,13 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         records_per_shard=args.records_per_shard,
         plane_margin_deg=args.plane_margin_deg,
+        materialize_audio=args.materialize_audio,
     )
+    renderer = None
+    if args.materialize_audio:
+        from ..data import SceneRenderer
+
+        renderer = SceneRenderer(bank, catalogue)
     report = write_dataset(
         args.output_dir,
         pools,
@@ -110,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         },
         log=print,
         license="apache-2.0" if args.sources == "procedural" else "other",  # our code's sounds; else the clips'
+        renderer=renderer,
     )
     print(report.table())
     print(f"shards written {report.written}, already present {report.skipped}, still missing {report.remaining}")

@@ -14,6 +14,7 @@ from .authors_release import AuthorsRelease, export_release_layout, from_authors
 from .combined_catalogue import CombinedCatalogue
 from .dataset_folder import DatasetFolderError, ProvenanceError, check_sources, dataset_problems, load_spatial_sound_qa
 from .dataset_writer import GenerationReport, GenerationRequest, parse_per_type, write_dataset, write_records_folder
+from .materialized_audio import record_waveform
 from .qa_generation import QuestionPlan, plan_question_type, plan_rng, plan_to_table
 from .question_types import QUESTION_TYPES, STAGES, stage_types
 from .records import AUTHORS_FIELDS, COLUMNS, features
@@ -54,6 +55,7 @@ __all__ = [
     "plan_rng",
     "plan_to_table",
     "read_qa_json",
+    "record_waveform",
     "split_scene_pool",
     "stage_types",
     "write_dataset",

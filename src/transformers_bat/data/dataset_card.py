@@ -104,6 +104,7 @@ def write_card(
     fingerprint: str,
     template=None,
     license: str = "other",
+    audio: bool = False,
 ) -> Path:
     """README.md = metadata (huggingface_hub ``DatasetCardData``: pretty name, licence, size, configs) + the template
     filled with counts, columns and settings + the citation.
@@ -112,7 +113,12 @@ def write_card(
     rooms, "cc-by-nc-4.0" for the authors' release, "other" when the clips keep their own licences).
     """
     body = Path(template).read_text() if template is not None else DEFAULT_CARD_TEMPLATE
-    columns = "\n".join(f"- `{name}` ({dtype}): {meaning}" for name, (dtype, meaning) in COLUMNS.items())
+    described = dict(COLUMNS)
+    if audio:  # records that carry their rendered clip
+        from .materialized_audio import AUDIO_COLUMNS
+
+        described |= AUDIO_COLUMNS
+    columns = "\n".join(f"- `{name}` ({dtype}): {meaning}" for name, (dtype, meaning) in described.items())
     text = string.Template(body).safe_substitute(
         summary=summary,
         columns=columns,

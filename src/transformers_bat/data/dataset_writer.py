@@ -94,21 +94,24 @@ def parse_per_type(spec: str | int | Mapping[str, int]) -> dict[str, int]:
 
 @dataclass
 class GenerationRequest:
-    """What to generate: counts per split and type, seed, shard size, plane margin."""
+    """What to generate: counts per split and type, seed, shard size, plane margin, and whether records carry
+    their rendered audio (``materialize_audio``; see :mod:`~transformers_bat.data.materialized_audio`)."""
 
     counts: dict[str, dict[str, int]]
     seed: int = 0
     records_per_shard: int = DEFAULT_RECORDS_PER_SHARD
     plane_margin_deg: float = DEFAULT_PLANE_MARGIN_DEG
+    materialize_audio: bool = False
 
     def to_json(self) -> dict:
-        return {
+        settings = {
             "format_version": FORMAT_VERSION,
             "seed": self.seed,
             "records_per_shard": self.records_per_shard,
             "plane_margin_deg": self.plane_margin_deg,
             "counts": self.counts,
         }
+        return settings | ({"materialize_audio": True} if self.materialize_audio else {})
 
 
 @dataclass
@@ -185,10 +188,17 @@ def shard_tasks(request: GenerationRequest, fingerprint: str) -> list[ShardTask]
 # --------------------------------------------------------------------------------------------- writing
 
 _WORKER_POOLS: Mapping[str, ScenePool] = {}
+_WORKER_RENDERER = None  # a SceneRenderer when the records carry their audio
 
 
 def _write_shard(split: str, plan: QuestionPlan, path: str) -> str:
     table = plan_to_table(_WORKER_POOLS[split], plan)
+    if _WORKER_RENDERER is not None:
+        from .materialized_audio import add_audio_columns, audio_features_metadata
+
+        names = [f"{split}-{question_id}.flac" for question_id in table.column("question_id").to_pylist()]
+        table = add_audio_columns(table, _WORKER_RENDERER, names)
+        table = table.replace_schema_metadata(audio_features_metadata(table.schema).metadata)
     temporary = f"{path}.tmp-{os.getpid()}"
     pq.write_table(table, temporary, compression="zstd")
     os.replace(temporary, path)
@@ -256,18 +266,25 @@ def write_dataset(
     provenance: Mapping | None = None,
     log: Callable[[str], None] | None = None,
     license: str = "other",
+    renderer=None,
 ) -> GenerationReport:
     """Generate (or resume generating) a dataset folder; returns planned counts and what was written.
 
     ``max_shards`` stops after writing that many shards (used to test interruption); the card is written once
     every shard of the request exists. ``provenance`` (e.g. which bank and catalogue the ids refer to) goes into
     the card only, so moving the bank does not block a resume. ``license`` goes into the card's metadata (see
-    :func:`~transformers_bat.data.dataset_card.write_card`).
+    :func:`~transformers_bat.data.dataset_card.write_card`). ``renderer`` (a ``SceneRenderer`` over the bank and
+    catalogue of ``pools``) renders every record into its ``audio`` column when ``request.materialize_audio``.
     """
     if not 0 <= shard_index < num_shards:
         raise ValueError(f"shard_index must be in [0, num_shards), got {shard_index} of {num_shards}")
     if request.records_per_shard <= 0:
         raise ValueError("records_per_shard must be positive")
+    if request.materialize_audio != (renderer is not None):
+        raise ValueError(
+            "materialize_audio needs a renderer (SceneRenderer(bank, catalogue)), and a renderer is only "
+            "used with materialize_audio"
+        )
     output_dir = Path(output_dir)
     settings = request.to_json() | {"pool_fingerprints": {s: p.fingerprint() for s, p in sorted(pools.items())}}
     sources = _pool_sources(pools)
@@ -308,8 +325,8 @@ def write_dataset(
     if max_shards is not None:
         todo = todo[:max_shards]
 
-    global _WORKER_POOLS
-    _WORKER_POOLS = pools
+    global _WORKER_POOLS, _WORKER_RENDERER
+    _WORKER_POOLS, _WORKER_RENDERER = pools, renderer
     jobs = [
         (t.split, plans[(t.split, t.question_type)].slice(t.start, t.stop), str(output_dir / t.relative_path))
         for t in todo
@@ -343,6 +360,7 @@ def write_dataset(
             fingerprint=fingerprint,
             template=card_template,
             license=license,
+            audio=request.materialize_audio,
         )
     elif log is not None:
         log(f"{report.remaining} shard(s) still missing; the card is written when all exist.")
