@@ -108,6 +108,8 @@ class _NotifyingLoader(importlib.abc.Loader):
         self._hook.register_if_ready()
 
     def __getattr__(self, name):  # get_source, get_filename, is_package, ... of the real loader
+        if name == "_loader":  # not set yet (e.g. a copy being built): no recursion
+            raise AttributeError(name)
         return getattr(self._loader, name)
 
 
