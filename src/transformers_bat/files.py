@@ -41,9 +41,9 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write(path, lambda handle: handle.write(text.encode()))
 
 
-def atomic_write_json(path: str | os.PathLike, data: Any) -> None:
-    """Indented, key-order-preserving JSON with a final newline (the layout of every JSON file we write)."""
-    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+def atomic_write_json(path: str | os.PathLike, data: Any, sort_keys: bool = False) -> None:
+    """Indented JSON with a final newline (the layout of every JSON file we write), keys in their order or sorted."""
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=sort_keys) + "\n")
 
 
 def read_json(path: str | os.PathLike, repair: str = "") -> Any:

@@ -55,13 +55,7 @@ def dataset_problems(folder: str | os.PathLike, full: bool = False) -> list[str]
         if settings is None:
             return []  # a folder converted by an older version, or by hand: nothing recorded to check against
         settings.pop(PROVENANCE_KEY, None)
-        request = GenerationRequest(
-            counts=settings["counts"],
-            seed=settings["seed"],
-            records_per_shard=settings["records_per_shard"],
-            plane_margin_deg=settings["plane_margin_deg"],
-        )
-        tasks = shard_tasks(request, settings_fingerprint(settings))
+        tasks = shard_tasks(GenerationRequest.from_json(settings), settings_fingerprint(settings))
         missing = sum(not (folder / task.relative_path).is_file() for task in tasks)
         return [
             f"{folder}: generation is not finished ({missing} of {len(tasks)} shards missing); rerun the same "

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from ..files import atomic_write_json, file_digest, file_problem, read_json
+from ..files import atomic_write, atomic_write_json, file_digest, file_problem, read_json
 from ..worker_processes import exit_with_parent
 from . import question_types as qt
 from .dataset_card import write_card, write_incomplete_card
@@ -112,6 +112,17 @@ class GenerationRequest:
             "counts": self.counts,
         }
         return settings | ({"materialize_audio": True} if self.materialize_audio else {})
+
+    @classmethod
+    def from_json(cls, settings: Mapping) -> GenerationRequest:
+        """The request recorded in a folder's ``generation.json`` (other keys, e.g. fingerprints, are ignored)."""
+        return cls(
+            counts=settings["counts"],
+            seed=settings["seed"],
+            records_per_shard=settings["records_per_shard"],
+            plane_margin_deg=settings["plane_margin_deg"],
+            materialize_audio=settings.get("materialize_audio", False),
+        )
 
 
 @dataclass
@@ -199,10 +210,12 @@ def _write_shard(split: str, plan: QuestionPlan, path: str) -> str:
         names = [f"{split}-{question_id}.flac" for question_id in table.column("question_id").to_pylist()]
         table = add_audio_columns(table, _WORKER_RENDERER, names)
         table = table.replace_schema_metadata(audio_features_metadata(table.schema).metadata)
-    temporary = f"{path}.tmp-{os.getpid()}"
-    pq.write_table(table, temporary, compression="zstd")
-    os.replace(temporary, path)
+    _write_parquet(table, path)
     return path
+
+
+def _write_parquet(table, path) -> None:
+    atomic_write(path, lambda handle: pq.write_table(table, handle, compression="zstd"))
 
 
 def settings_fingerprint(settings: Mapping) -> str:
@@ -227,8 +240,7 @@ def _check_settings(output_dir: Path, settings: dict, provenance: Mapping | None
                 f"use a new output folder or the same settings to resume.{hint}"
             )
     record = settings | ({PROVENANCE_KEY: dict(provenance)} if provenance else {})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, json.loads(json.dumps(record, sort_keys=True)))
+    atomic_write_json(path, record, sort_keys=True)
 
 
 def _pool_sources(pools: Mapping[str, ScenePool]) -> dict[str, str] | None:
@@ -411,17 +423,14 @@ def write_records_folder(
                 digest.update(sink.getvalue())
                 tables.append((split, question_type, k, num_files, table))
     fingerprint = digest.hexdigest()[:FINGERPRINT_CHARS]
+    written = []
     for split, question_type, k, num_files, table in tables:
-        path = output_dir / ShardTask(split, question_type, k, num_files, 0, 0, fingerprint).relative_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = f"{path}.tmp-{os.getpid()}"
-        pq.write_table(table, temporary, compression="zstd")
-        os.replace(temporary, path)
-    files = {
-        ShardTask(split, question_type, k, num_files, 0, 0, fingerprint).relative_path: None
-        for split, question_type, k, num_files, _ in tables
-    }
-    atomic_write_json(output_dir / CHECKSUM_FILE, {"files": {path: file_digest(output_dir / path) for path in files}})
+        relative_path = ShardTask(split, question_type, k, num_files, 0, 0, fingerprint).relative_path
+        _write_parquet(table, output_dir / relative_path)
+        written.append(relative_path)
+    atomic_write_json(
+        output_dir / CHECKSUM_FILE, {"files": {path: file_digest(output_dir / path) for path in written}}
+    )
     report = GenerationReport(counts=summarize_records(records_by_split), complete=True)
     settings = dict(settings or {}) | {"records_per_shard": records_per_shard}
     write_card(

@@ -14,8 +14,10 @@ from .answer_parsing import parse_answer
 try:  # inside a saved checkpoint (trust_remote_code) the shims and the feature extractor sit next to this file
     from .compat import pipeline_generate_kwargs
     from .feature_extraction_spatial_ast import ENCODED_AUDIO, is_rate_and_array
+    from .processing_bat import chat_audio_clip
 except ImportError:
     from transformers_bat.compat import pipeline_generate_kwargs
+    from transformers_bat.models.bat.processing_bat import chat_audio_clip
     from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import ENCODED_AUDIO, is_rate_and_array
 
 AudioLike = str | os.PathLike | bytes | np.ndarray | torch.Tensor | dict
@@ -49,15 +51,7 @@ def _row_from_chat(messages) -> dict:
     text = " ".join(item["text"] for item in content if item.get("type") == "text").strip()
     if len(audio) != 1 or not text:
         raise ValueError(f"The user message needs one audio item and a question, got {len(audio)} audio item(s).")
-    item = audio[0]
-    source = next((item[key] for key in ("audio", "path", "url") if item.get(key) is not None), None)
-    if source is None:
-        raise ValueError(f"An audio item needs 'path' or 'audio', got keys {sorted(item)}.")
-    if isinstance(source, (np.ndarray, torch.Tensor)):
-        if item.get("sampling_rate") is None:
-            raise ValueError("An audio item holding an array needs 'sampling_rate' beside it.")
-        source = {"array": source, "sampling_rate": item["sampling_rate"]}
-    return {"audio": source, "question": text}
+    return {"audio": chat_audio_clip(audio[0]), "question": text}
 
 
 def _is_stream(inputs) -> bool:

@@ -262,9 +262,7 @@ class SimulatedRIRBank(RIRBank):
                     self.shard_files[data["shard_file"]["name"]] = data["shard_file"]
         self._records = {record["fname"]: record for record in records}
         self._shards: dict[str, np.ndarray] = {}
-        problems = self.verify(full=False, raise_error=False)
-        if problems:
-            raise RIRFileError(f"RIR bank {self.root} is damaged:\n  " + "\n  ".join(problems))
+        self.verify(full=False)  # sizes only: a truncated shard is named now, not when one of its RIRs is read
         super().__init__([_info_from_record(record) for record in records])
 
     def fingerprint(self) -> str:

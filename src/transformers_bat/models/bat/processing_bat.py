@@ -57,6 +57,22 @@ def bat_chat_template(prompt_template: str, audio_token: str) -> str:
     )
 
 
+def chat_audio_clip(item: dict, sampling_rate: int | None = None):
+    """The clip of a chat's `{"type": "audio", ...}` item, in a form the processor reads with both channels: a path
+    or encoded bytes as they are, an array as `{"array", "sampling_rate"}` (the item's rate, else `sampling_rate`)."""
+    source = next((item[key] for key in ("audio", "path", "url") if item.get(key) is not None), None)
+    if source is None:
+        raise ValueError(f"An audio item needs 'path', 'url' or 'audio', got keys {sorted(item)}.")
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        raise ValueError(f"Audio URLs are not fetched (offline use): download {source} and pass its path.")
+    if isinstance(source, (*ENCODED_AUDIO, dict)):
+        return source
+    rate = item.get("sampling_rate", sampling_rate)
+    if rate is None:
+        raise ValueError("An audio item holding an array needs 'sampling_rate' beside it.")
+    return {"array": source, "sampling_rate": rate}
+
+
 def _clip_name(index: int, item) -> str:
     return f"audio[{index}]" + (f" ({item})" if isinstance(item, (str, os.PathLike)) else "")
 
@@ -454,21 +470,8 @@ class BatProcessor(ProcessorMixin):
             content = message.get("content")
             if not isinstance(content, (list, tuple)):
                 continue
-            for item in content:
-                if item.get("type") != "audio":
-                    continue
-                source = next((item[key] for key in ("audio", "path", "url") if item.get(key) is not None), None)
-                if source is None:
-                    raise ValueError(f"An audio item needs 'path', 'url' or 'audio', got keys {sorted(item)}.")
-                if isinstance(source, str) and source.startswith(("http://", "https://")):
-                    raise ValueError(f"Audio URLs are not fetched (offline use): download {source} and pass its path.")
-                if isinstance(source, (*ENCODED_AUDIO, dict)):
-                    clips.append(source)
-                else:
-                    rate = item.get("sampling_rate", processor_kwargs.get("sampling_rate"))
-                    if rate is None:
-                        raise ValueError("An audio item holding an array needs 'sampling_rate' beside it.")
-                    clips.append({"array": source, "sampling_rate": rate})
+            rate = processor_kwargs.get("sampling_rate")
+            clips.extend(chat_audio_clip(item, rate) for item in content if item.get("type") == "audio")
         return clips
 
     def decode_answers(self, sequences: torch.Tensor, prompt_length: int) -> list[str]:
