@@ -10,7 +10,7 @@ from transformers import pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from tests.models.bat import bat_tester as bt  # noqa: E402
-from transformers_bat.pipelines import SpatialAudioQAPipeline, parse_answer  # noqa: E402
+from transformers_bat.pipelines import SpatialAudioQAPipeline  # noqa: E402
 
 RATE = bt.SAMPLING_RATE
 TRAINED = [  # (clip seed, question, answer) the tiny model is overfitted to
@@ -163,65 +163,6 @@ def test_bad_input_errors(qa, tmp_path):
 
 
 # ---------------------------------------------------------------- parser
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "value"),
-    [
-        (
-            "left, front, below; 2.5m",
-            "direction_distance",
-            {"lateral": "left", "frontal": "front", "vertical": "below", "distance_m": 2.5},
-        ),
-        (
-            "Right, Behind, Above; 10m",
-            "direction_distance",
-            {"lateral": "right", "frontal": "behind", "vertical": "above", "distance_m": 10.0},
-        ),
-        ("3.5m", "distance", 3.5),
-        ("2 meters", "distance", 2.0),
-        ("Yes", "yes_no", True),
-        ("no.", "yes_no", False),
-        ("behind", "direction", "behind"),
-        ("Car; music", "classes", ["car", "music"]),
-        ("speech", "classes", ["speech"]),
-        ("", None, None),
-    ],
-)
-def test_parse_answer(text, kind, value):
-    assert parse_answer(text) == (kind, value)
-
-
-def test_parse_answer_with_question_type():
-    assert parse_answer("left", "MIXUP_NONBINARY_DIRECTION") == ("direction", "left")
-    assert parse_answer("Yes", "MIXUP_DIRECTION") == ("yes_no", True)
-    assert parse_answer("maybe", "MIXUP_DISTANCE_BOTH") == ("yes_no", None)
-    assert parse_answer("1.5m", "MIXUP_NONBINARY_DISTANCE") == ("distance", 1.5)
-    with pytest.raises(ValueError, match="Unknown question_type"):
-        parse_answer("Yes", "NOT_A_TYPE")
-
-
-def test_parser_agrees_with_the_answer_generator():
-    answers = pytest.importorskip("transformers_bat.data.answers")
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        azimuth, elevation, distance = rng.uniform(0, 360), rng.uniform(-80, 80), rng.uniform(0.3, 9.8)
-        text = answers.doa_answer(azimuth, elevation, distance)
-        kind, parsed = parse_answer(text)
-        reference = answers.parse_doa(text)
-        assert kind == "direction_distance"
-        assert (parsed["lateral"], parsed["frontal"], parsed["vertical"]) == (
-            reference.lateral,
-            reference.frontal,
-            reference.vertical,
-        )
-        assert parsed["distance_m"] == reference.distance_m
-    assert parse_answer(answers.classes_answer(["Music", "Car"])) == ("classes", ["car", "music"])
-    assert parse_answer(answers.yes_no(False)) == ("yes_no", False)
-    assert parse_answer(answers.separation_answer(3.26)) == ("distance", 3.5)
-
-
-# ---------------------------------------------------------------- chats, streams, gradio, any-to-any
 
 
 def chat(audio_item: dict, question: str) -> list[dict]:

@@ -9,7 +9,7 @@ Typical use::
     ds = ds.with_transform(SceneRenderer(bank, catalogue))
 """
 
-from .answers import DoaAnswer, NearTieError, derive_answer, parse_classes, parse_distance, parse_doa, parse_yes_no
+from .answers import NearTieError, derive_answer
 from .authors_release import AuthorsRelease, export_release_layout, from_authors_records, read_qa_json, write_qa_json
 from .combined_catalogue import CombinedCatalogue
 from .dataset_folder import DatasetFolderError, ProvenanceError, check_sources, dataset_problems, load_spatial_sound_qa
@@ -29,7 +29,6 @@ __all__ = [
     "AuthorsRelease",
     "CombinedCatalogue",
     "DatasetFolderError",
-    "DoaAnswer",
     "GenerationReport",
     "GenerationRequest",
     "MissingAssetError",
@@ -46,11 +45,7 @@ __all__ = [
     "features",
     "from_authors_records",
     "load_spatial_sound_qa",
-    "parse_classes",
-    "parse_distance",
-    "parse_doa",
     "parse_per_type",
-    "parse_yes_no",
     "plan_question_type",
     "plan_rng",
     "plan_to_table",

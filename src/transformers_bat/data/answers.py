@@ -17,9 +17,7 @@ Rules where the paper is silent (our decisions, stated once here):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -154,66 +152,3 @@ def derive_answer(record: Mapping) -> str:
     if relative_word(s1, s2, WORD_AXIS[record["direction"]]) != record["direction"]:
         raise ValueError(f"Source 1 is not on the {record['direction']} side of source 2: the question has no answer")
     return classes_answer(record["labels"])
-
-
-# ---------------------------------------------------------------- parsing answers back into structure
-
-
-@dataclass(frozen=True)
-class DoaAnswer:
-    """A parsed direction + distance answer."""
-
-    lateral: str
-    frontal: str
-    vertical: str
-    distance_m: float
-
-    @property
-    def octant(self) -> int:
-        """Octant number with the numbering of :func:`transformers_bat.labels.octant_index`."""
-        return 4 * (self.lateral == "left") + 2 * (self.frontal == "behind") + (self.vertical == "below")
-
-
-_DISTANCE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:m|meters?|metres?)?\s*$", re.IGNORECASE)
-
-
-def parse_distance(text: str) -> float:
-    """ "2.5m" -> 2.5 (also accepts "2.5 m", "2.5 meters")."""
-    match = _DISTANCE_RE.match(text)
-    if not match:
-        raise ValueError(f"Not a distance answer: {text!r} (expected e.g. '2.5m')")
-    return float(match.group(1))
-
-
-def parse_doa(text: str) -> DoaAnswer:
-    """ "left, front, below; 2.5m" -> DoaAnswer("left", "front", "below", 2.5)."""
-    try:
-        words_part, distance_part = text.split(";")
-    except ValueError:
-        raise ValueError(f"Not a direction answer: {text!r} (expected e.g. 'left, front, below; 2.5m')") from None
-    words = [word.strip().lower() for word in words_part.split(",")]
-    expected = (lb.LATERAL_WORDS, lb.FRONTAL_WORDS, lb.VERTICAL_WORDS)
-    if len(words) != 3 or any(word not in allowed for word, allowed in zip(words, expected)):
-        raise ValueError(f"Not a direction answer: {text!r} (expected e.g. 'left, front, below; 2.5m')")
-    return DoaAnswer(*words, distance_m=parse_distance(distance_part))
-
-
-def parse_classes(text: str) -> list[str]:
-    """ "car; music" -> ["car", "music"] (class names may contain commas; the separator is ";")."""
-    return [name.strip().lower() for name in text.split(";") if name.strip()]
-
-
-def parse_yes_no(text: str) -> bool:
-    """ "Yes" -> True, "No" -> False (case and trailing punctuation ignored)."""
-    word = text.strip().strip(".!").lower()
-    if word not in ("yes", "no"):
-        raise ValueError(f"Not a yes/no answer: {text!r}")
-    return word == "yes"
-
-
-def parse_direction_word(text: str) -> str:
-    """One octant word ("left", "behind", ...)."""
-    word = text.strip().strip(".").lower()
-    if word not in WORD_AXIS:
-        raise ValueError(f"Not a direction word: {text!r}; expected one of {sorted(WORD_AXIS)}")
-    return word

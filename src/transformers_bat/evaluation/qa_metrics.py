@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import answer_parsing
 from .. import labels as lb
-from ..data import answers as ans
 from ..data import question_types as qt
 from .encoder_metrics import mean_average_precision
 
@@ -60,14 +60,14 @@ class CharNgramEmbedder:
 def _truth_classes(record: Mapping) -> set[str]:
     if record.get("labels"):
         return {name.strip().lower() for name in record["labels"]}
-    return set(ans.parse_classes(record["answer"]))
+    return set(answer_parsing.parse_classes(record["answer"]))
 
 
 def _truth_doa(record: Mapping) -> tuple[tuple[str, str, str], float]:
     if record.get("azimuth_deg") is not None:
         words = lb.direction_words(record["azimuth_deg"], record["elevation_deg"])
         return words, float(record["distance_m"])
-    parsed = ans.parse_doa(record["answer"])
+    parsed = answer_parsing.parse_doa(record["answer"])
     return (parsed.lateral, parsed.frontal, parsed.vertical), parsed.distance_m
 
 
@@ -99,7 +99,7 @@ class QAScores:
         self.counts[question_type] += 1
         metrics = self.per_type[question_type]
         if question_type in DETECTION_TYPES:
-            true, predicted = _truth_classes(record), set(ans.parse_classes(prediction))
+            true, predicted = _truth_classes(record), set(answer_parsing.parse_classes(prediction))
             metrics["exact_match"].append(float(predicted == true))
             metrics["set_f1"].append(_set_f1(predicted, true))
             self.detection_texts[question_type].append(prediction)
@@ -110,7 +110,7 @@ class QAScores:
                 true_words, true_m = _truth_doa(record)
                 scores = {"octant_accuracy": 0.0, "left_right_accuracy": 0.0, "distance_error": 1.0}
                 try:
-                    parsed = ans.parse_doa(prediction)
+                    parsed = answer_parsing.parse_doa(prediction)
                     words = (parsed.lateral, parsed.frontal, parsed.vertical)
                     scores = {
                         "octant_accuracy": float(words == true_words),
@@ -121,17 +121,17 @@ class QAScores:
                     for name, value in scores.items():
                         metrics[name].append(value)
             elif question_type in qt.BINARY_TYPES:
-                true = ans.parse_yes_no(record["answer"])
+                true = answer_parsing.parse_yes_no(record["answer"])
                 metrics["binary_accuracy"].append(0.0)
-                metrics["binary_accuracy"][-1] = float(ans.parse_yes_no(prediction) == true)
+                metrics["binary_accuracy"][-1] = float(answer_parsing.parse_yes_no(prediction) == true)
             elif question_type == qt.MIXUP_NONBINARY_DIRECTION:
-                true = ans.parse_direction_word(record["answer"])
+                true = answer_parsing.parse_direction_word(record["answer"])
                 metrics["accuracy"].append(0.0)
-                metrics["accuracy"][-1] = float(ans.parse_direction_word(prediction) == true)
+                metrics["accuracy"][-1] = float(answer_parsing.parse_direction_word(prediction) == true)
             elif question_type == qt.MIXUP_NONBINARY_DISTANCE:
-                true_m = ans.parse_distance(record["answer"])
+                true_m = answer_parsing.parse_distance(record["answer"])
                 metrics["accuracy"].append(0.0)
-                metrics["accuracy"][-1] = float(_within_one_bin(ans.parse_distance(prediction), true_m))
+                metrics["accuracy"][-1] = float(_within_one_bin(answer_parsing.parse_distance(prediction), true_m))
         except ValueError:  # the 0.0 appended before parsing stays: unparsable answers count as wrong
             self.unparsed[question_type] += 1
 

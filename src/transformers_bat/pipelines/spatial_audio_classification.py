@@ -9,16 +9,8 @@ import numpy as np
 import torch
 from transformers import Pipeline
 
-try:  # inside a saved checkpoint (trust_remote_code) the model files sit next to this file
-    from .feature_extraction_spatial_ast import ENCODED_AUDIO, from_rate_and_array, is_rate_and_array
-    from .modeling_spatial_ast import SpatialAudioClassifierOutput
-except ImportError:
-    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import (
-        ENCODED_AUDIO,
-        from_rate_and_array,
-        is_rate_and_array,
-    )
-    from transformers_bat.models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
+from ..models.spatial_ast.feature_extraction_spatial_ast import ENCODED_AUDIO, from_rate_and_array, is_rate_and_array
+from ..models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
 
 AudioLike = str | os.PathLike | bytes | np.ndarray | torch.Tensor | dict
 

@@ -9,16 +9,10 @@ import numpy as np
 import torch
 from transformers import Pipeline
 
-from .answer_parsing import parse_answer
-
-try:  # inside a saved checkpoint (trust_remote_code) the shims and the feature extractor sit next to this file
-    from .compat import pipeline_generate_kwargs
-    from .feature_extraction_spatial_ast import ENCODED_AUDIO, is_rate_and_array
-    from .processing_bat import chat_audio_clip
-except ImportError:
-    from transformers_bat.compat import pipeline_generate_kwargs
-    from transformers_bat.models.bat.processing_bat import chat_audio_clip
-    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import ENCODED_AUDIO, is_rate_and_array
+from ..answer_parsing import parse_answer
+from ..compat import pipeline_generate_kwargs
+from ..models.bat.processing_bat import chat_audio_clip
+from ..models.spatial_ast.feature_extraction_spatial_ast import ENCODED_AUDIO, is_rate_and_array
 
 AudioLike = str | os.PathLike | bytes | np.ndarray | torch.Tensor | dict
 

@@ -418,6 +418,14 @@ REMOTE_SCRIPT = textwrap.dedent(
     answer = qa(clip, question="Where is the sound coming from?", sampling_rate=32000, max_new_tokens=3, num_beams=1)
     print(type(model).__module__, type(qa).__module__)
     np.save(os.path.join(directory, "logits.npy"), logits.numpy())
+    # code loaded from the checkpoint saves itself again, and that copy loads too
+    resaved = os.path.join(os.path.dirname(directory), "resaved")
+    model.save_pretrained(resaved)
+    processor.save_pretrained(resaved)
+    again = AutoModelForMultimodalLM.from_pretrained(resaved, trust_remote_code=True).eval()
+    with torch.no_grad():
+        assert torch.allclose(again(**AutoProcessor.from_pretrained(resaved, trust_remote_code=True)(
+            audio=clip, text="Where is the sound coming from?", sampling_rate=32000)).logits, logits, atol=1e-5)
     """
 )
 
@@ -427,7 +435,7 @@ def test_trust_remote_code_without_the_package(llama_bat, tmp_path):
     source = tmp_path / "saved"
     model.save_pretrained(source)
     processor.save_pretrained(source)
-    for name in ("modeling_bat.py", "modeling_spatial_ast.py", "spatial_labels.py", "spatial_audio_qa.py"):
+    for name in ("modeling_bat.py", "modeling_spatial_ast.py", "labels.py", "spatial_audio_qa.py", "remote_code.py"):
         assert (source / name).is_file(), name
     config = json.loads((source / "config.json").read_text())
     assert config["auto_map"]["AutoModelForMultimodalLM"] == "modeling_bat.BatForConditionalGeneration"

@@ -288,7 +288,17 @@ def test_trust_remote_code_without_the_package(tmp_path):
         extractor = AutoFeatureExtractor.from_pretrained({str(tmp_path / "ckpt")!r}, trust_remote_code=True)
         features = extractor(np.zeros((2, 32000), dtype=np.float32), sampling_rate=32000)["input_features"]
         assert features.shape == (1, 4, 64, 32)
-        print(type(model).__module__)
+        from transformers import pipeline
+        describe = pipeline(model={str(tmp_path / "ckpt")!r}, trust_remote_code=True)  # task from custom_pipelines
+        clip = np.random.default_rng(0).standard_normal((2, 48000)).astype(np.float32)
+        result = describe(clip, sampling_rate=32000, top_k=2)
+        assert len(result["events"]) == 2 and len(result["segments"]) >= 2, result
+        # code loaded from the checkpoint saves itself again: the flat copies re-export with their headers
+        model.save_pretrained({str(tmp_path / "resaved")!r})
+        extractor.save_pretrained({str(tmp_path / "resaved")!r})
+        again = AutoModelForAudioClassification.from_pretrained({str(tmp_path / "resaved")!r}, trust_remote_code=True)
+        assert torch.allclose(again.eval()(torch.load({str(tmp_path / "inputs.pt")!r})).event_logits, logits)
+        print(type(model).__module__, type(describe).__name__)
         """
     )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
@@ -298,7 +308,11 @@ def test_trust_remote_code_without_the_package(tmp_path):
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "transformers_modules" in result.stdout
+    assert "transformers_modules" in result.stdout and "SpatialAudioClassificationPipeline" in result.stdout
+    header = (tmp_path / "resaved" / "modeling_spatial_ast.py").read_text().splitlines()[0]
+    assert header.endswith(
+        "src/transformers_bat/models/spatial_ast/modeling_spatial_ast.py; edit that file, not this copy."
+    )
 
 
 # ---------------------------------------------------------------- loading never leaves weights silently random
@@ -402,8 +416,10 @@ def test_save_remote_code_false_writes_weights_and_config_only(tmp_path):
     assert names == {
         "configuration_spatial_ast.py",
         "modeling_spatial_ast.py",
-        "spatial_labels.py",
+        "labels.py",
         "feature_extraction_spatial_ast.py",
+        "remote_code.py",
+        "spatial_audio_classification.py",
     }
     assert json.loads((tmp_path / "code" / "config.json").read_text())["auto_map"]["AutoModel"] == (
         "modeling_spatial_ast.SpatialASTModel"

@@ -17,7 +17,6 @@ _EXPORTS = {
     "BatModelOutputWithPast": ".modeling_bat",
     "BatMultiModalProjector": ".modeling_bat",
     "BatPreTrainedModel": ".modeling_bat",
-    "write_remote_code": ".modeling_bat",
     "BatProcessor": ".processing_bat",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
@@ -32,7 +31,6 @@ __all__ = [
     "BatPreTrainedModel",
     "BatProcessor",
     "DEFAULT_AUDIO_TOKEN",
-    "write_remote_code",
 ]
 
 if TYPE_CHECKING:
@@ -44,6 +42,5 @@ if TYPE_CHECKING:
         BatModelOutputWithPast,
         BatMultiModalProjector,
         BatPreTrainedModel,
-        write_remote_code,
     )
     from .processing_bat import BatProcessor

@@ -5,10 +5,8 @@ from __future__ import annotations
 from transformers import AutoConfig, PreTrainedConfig
 from transformers.configuration_utils import SubConfigSpec
 
-try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
-    from .configuration_spatial_ast import SpatialASTConfig
-except ImportError:
-    from transformers_bat.models.spatial_ast.configuration_spatial_ast import SpatialASTConfig
+from ...remote_code import drop_custom_pipelines_if_packaged
+from ..spatial_ast.configuration_spatial_ast import SpatialASTConfig
 
 # Appendix G of the paper; the 64 audio embeddings are placed before BOS, so the template holds only text.
 BAT_PROMPT_TEMPLATE = (
@@ -17,12 +15,14 @@ BAT_PROMPT_TEMPLATE = (
 )
 DEFAULT_AUDIO_TOKEN = "<|AUDIO|>"
 PIPELINE_TASK = "spatial-audio-qa"
-
-
-def _pipeline_registered(task: str) -> bool:
-    from transformers.pipelines import PIPELINE_REGISTRY
-
-    return task in PIPELINE_REGISTRY.supported_tasks
+# the package modules a saved BAT needs for `trust_remote_code` loading (written by `transformers_bat.remote_code`)
+REMOTE_CODE_MODULES = (
+    "models.bat.configuration_bat",
+    "models.bat.modeling_bat",
+    "models.bat.processing_bat",
+    "models.spatial_ast.feature_extraction_spatial_ast",
+    "pipelines.spatial_audio_qa",
+)
 
 
 class BatConfig(PreTrainedConfig):
@@ -70,10 +70,7 @@ class BatConfig(PreTrainedConfig):
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):
-        if kwargs.get("custom_pipelines") and _pipeline_registered(PIPELINE_TASK):
-            # Saved checkpoints name their pipeline code for trust_remote_code loading without the package; with
-            # the package imported, the registered pipeline is used, so plain `pipeline(task, model=dir)` works.
-            kwargs.pop("custom_pipelines")
+        drop_custom_pipelines_if_packaged(kwargs, __name__)
         audio = self.audio_config
         audio_hidden = audio.get("hidden_size", 768) if isinstance(audio, dict) else getattr(audio, "hidden_size", 768)
         if self.projector_config is None or isinstance(self.projector_config, dict):
@@ -100,4 +97,4 @@ class BatConfig(PreTrainedConfig):
             )
 
 
-__all__ = ["BAT_PROMPT_TEMPLATE", "BatConfig", "DEFAULT_AUDIO_TOKEN", "PIPELINE_TASK"]
+__all__ = ["BAT_PROMPT_TEMPLATE", "BatConfig", "DEFAULT_AUDIO_TOKEN", "PIPELINE_TASK", "REMOTE_CODE_MODULES"]

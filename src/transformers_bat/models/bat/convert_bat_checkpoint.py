@@ -144,10 +144,8 @@ def projector_config_from_state(
 
 
 def _load_feature_extractor(spatial_ast_dir: str | os.PathLike, audio_config):
-    try:
-        from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
-    except ImportError:
-        from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+    from ..spatial_ast.feature_extraction_spatial_ast import SpatialASTFeatureExtractor
+
     path = Path(spatial_ast_dir) / "preprocessor_config.json"
     if path.is_file():
         settings = json.loads(path.read_text(encoding="utf-8"))

@@ -11,12 +11,8 @@ checkpoints and LoRA weights of the LM map onto `language_model.*` by a plain pr
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import shutil
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -25,14 +21,11 @@ from transformers import initialization as init
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import BaseModelOutputWithPast, BaseModelOutputWithPooling, CausalLMOutputWithPast
 
-from .configuration_bat import PIPELINE_TASK, BatConfig
-
-try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files and the shims sit next to this one
-    from .compat import CACHE_KEY
-    from .modeling_spatial_ast import SpatialASTModel
-except ImportError:
-    from transformers_bat.compat import CACHE_KEY
-    from transformers_bat.models.spatial_ast.modeling_spatial_ast import SpatialASTModel
+from ...compat import CACHE_KEY
+from ...remote_code import write_remote_code
+from ..spatial_ast.configuration_spatial_ast import SpatialASTConfig
+from ..spatial_ast.modeling_spatial_ast import SpatialASTModel, check_missing_weights, describe_weights_source
+from .configuration_bat import PIPELINE_TASK, REMOTE_CODE_MODULES, BatConfig
 
 
 @dataclass
@@ -97,56 +90,6 @@ class BatPreTrainedModel(PreTrainedModel):
         super()._init_weights(module)
         if isinstance(module, BatMultiModalProjector):
             init.normal_(module.query, mean=0.0, std=1.0)  # N(0, 1) as in the release
-
-
-def _remote_code_files() -> list[Path]:
-    """Source files of the BAT + Spatial-AST modules and of the spatial-audio-qa pipeline.
-
-    Resolved from the loaded modules, so a model loaded from remote code saves its code again.
-    """
-    from .processing_bat import BatProcessor
-
-    try:
-        from . import compat
-        from .feature_extraction_spatial_ast import SpatialASTFeatureExtractor
-        from .spatial_audio_qa import SpatialAudioQAPipeline
-    except ImportError:
-        from transformers_bat import compat
-        from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import SpatialASTFeatureExtractor
-        from transformers_bat.pipelines.spatial_audio_qa import SpatialAudioQAPipeline
-    from transformers.dynamic_module_utils import get_relative_imports
-
-    classes = (BatConfig, BatForConditionalGeneration, BatProcessor, SpatialASTFeatureExtractor, SpatialASTModel)
-    pending = [Path(sys.modules[obj.__module__].__file__) for obj in (*classes, SpatialAudioQAPipeline)]
-    pending.append(Path(compat.__file__))  # the version shims, imported by modeling_bat and the pipeline
-    files: set[Path] = set()
-    while pending:  # add same-folder dependencies (spatial_labels.py, answer_parsing.py ...) that exist there
-        path = pending.pop()
-        if path in files:
-            continue
-        files.add(path)
-        for name in get_relative_imports(str(path)):
-            candidate = path.parent / f"{name}.py"
-            if candidate.is_file():
-                pending.append(candidate)
-    return sorted(files, key=lambda p: p.name)
-
-
-def write_remote_code(save_directory: str | os.PathLike) -> list[str]:
-    """Copy the code of BAT, Spatial-AST and the spatial-audio-qa pipeline into `save_directory`.
-
-    transformers' own mechanism (`register_for_auto_class`) copies only files of the model's folder; BAT also needs
-    the Spatial-AST files, which its modules import with single-dot imports when they sit in the same folder.
-    """
-    save_directory = Path(save_directory)
-    save_directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for source in _remote_code_files():
-        target = save_directory / source.name
-        if source.resolve() != target.resolve():
-            shutil.copyfile(source, target)
-        written.append(str(target))
-    return written
 
 
 def _remote_code_auto_map() -> dict[str, str]:
@@ -375,14 +318,6 @@ class BatModel(BatPreTrainedModel):
         initialise randomly with only a log line; other missing tensors are reported. Pass
         `allow_missing_weights=True` to initialise missing tensors randomly on purpose.
         """
-        try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
-            from .modeling_spatial_ast import check_missing_weights, describe_weights_source
-        except ImportError:
-            from transformers_bat.models.spatial_ast.modeling_spatial_ast import (
-                check_missing_weights,
-                describe_weights_source,
-            )
-
         output_loading_info = kwargs.pop("output_loading_info", False)
         model, loading_info = super().from_pretrained(
             pretrained_model_name_or_path, *model_args, output_loading_info=True, **kwargs
@@ -409,7 +344,7 @@ class BatModel(BatPreTrainedModel):
             self.config.custom_pipelines = _custom_pipelines_entry()
         result = super().save_pretrained(save_directory, *args, **kwargs)
         if save_remote_code and kwargs.get("is_main_process", True):
-            write_remote_code(save_directory)
+            write_remote_code(save_directory, REMOTE_CODE_MODULES, __name__, self.config.name_or_path)
         return result
 
 
@@ -556,11 +491,6 @@ class BatForConditionalGeneration(BatModel, GenerationMixin):
         """
         from transformers import AutoTokenizer
 
-        try:
-            from .configuration_spatial_ast import SpatialASTConfig
-        except ImportError:
-            from transformers_bat.models.spatial_ast.configuration_spatial_ast import SpatialASTConfig
-
         load_kwargs = {"dtype": dtype} if dtype is not None else {}  # else the checkpoints' own dtypes ("auto")
         if not isinstance(audio_encoder, PreTrainedModel):
             audio_encoder = SpatialASTModel.from_pretrained(audio_encoder, **load_kwargs)
@@ -629,19 +559,6 @@ class BatForConditionalGeneration(BatModel, GenerationMixin):
         return model, tokenizer
 
 
-def write_processor_auto_map(save_directory: str | os.PathLike) -> None:
-    """Add the `auto_map` entries of the processor and feature extractor to `processor_config.json`."""
-    path = Path(save_directory) / "processor_config.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data["auto_map"] = {"AutoProcessor": "processing_bat.BatProcessor"}
-    if isinstance(data.get("feature_extractor"), dict):
-        data["feature_extractor"]["auto_map"] = {
-            "AutoFeatureExtractor": "feature_extraction_spatial_ast.SpatialASTFeatureExtractor",
-            "AutoProcessor": "processing_bat.BatProcessor",
-        }
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 __all__ = [
     "BatCausalLMOutputWithPast",
     "BatForConditionalGeneration",
@@ -649,5 +566,4 @@ __all__ = [
     "BatModelOutputWithPast",
     "BatMultiModalProjector",
     "BatPreTrainedModel",
-    "write_remote_code",
 ]

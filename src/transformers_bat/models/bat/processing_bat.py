@@ -5,31 +5,22 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import BatchFeature, ProcessorMixin
 
-try:  # inside a saved checkpoint (trust_remote_code) the Spatial-AST files sit next to this one
-    from .configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
-    from .feature_extraction_spatial_ast import (
-        ENCODED_AUDIO,
-        SpatialASTFeatureExtractor,
-        check_sampling_rate,
-        from_rate_and_array,
-        is_rate_and_array,
-        read_audio,
-    )
-except ImportError:
-    from transformers_bat.models.bat.configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
-    from transformers_bat.models.spatial_ast.feature_extraction_spatial_ast import (
-        ENCODED_AUDIO,
-        SpatialASTFeatureExtractor,
-        check_sampling_rate,
-        from_rate_and_array,
-        is_rate_and_array,
-        read_audio,
-    )
+from ...remote_code import write_remote_code
+from ..spatial_ast.feature_extraction_spatial_ast import (
+    ENCODED_AUDIO,
+    SpatialASTFeatureExtractor,
+    check_sampling_rate,
+    from_rate_and_array,
+    is_rate_and_array,
+    read_audio,
+)
+from .configuration_bat import BAT_PROMPT_TEMPLATE, DEFAULT_AUDIO_TOKEN
 
 
 def bat_chat_template(prompt_template: str, audio_token: str) -> str:
@@ -492,13 +483,22 @@ class BatProcessor(ProcessorMixin):
         """`ProcessorMixin.save_pretrained`, plus `auto_map` and code so `trust_remote_code` loading works."""
         files = super().save_pretrained(save_directory, *args, **kwargs)
         if save_remote_code:
-            try:
-                from .modeling_bat import write_processor_auto_map, write_remote_code
-            except ImportError:
-                from transformers_bat.models.bat.modeling_bat import write_processor_auto_map, write_remote_code
-            write_processor_auto_map(save_directory)
-            write_remote_code(save_directory)
+            _write_processor_auto_map(save_directory)
+            write_remote_code(save_directory, ("models.bat.processing_bat",), __name__)
         return files
+
+
+def _write_processor_auto_map(save_directory: str | os.PathLike) -> None:
+    """Add the `auto_map` entries of the processor and feature extractor to `processor_config.json`."""
+    path = Path(save_directory) / "processor_config.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["auto_map"] = {"AutoProcessor": "processing_bat.BatProcessor"}
+    if isinstance(data.get("feature_extractor"), dict):
+        data["feature_extractor"]["auto_map"] = {
+            "AutoFeatureExtractor": "feature_extraction_spatial_ast.SpatialASTFeatureExtractor",
+            "AutoProcessor": "processing_bat.BatProcessor",
+        }
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 __all__ = ["BatProcessor"]

@@ -1,6 +1,7 @@
 """Spatial-AST: binaural features, encoder and the event / distance / direction heads.
 
-Names are imported on first use, so ``spatial_labels`` (the label conventions) loads without torch.
+Names are imported on first use (see :mod:`transformers_bat.lazy_exports`); the label conventions live in
+:mod:`transformers_bat.labels`.
 """
 
 from typing import TYPE_CHECKING

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 from transformers import PreTrainedConfig
 
+from ...remote_code import drop_custom_pipelines_if_packaged
+
+PIPELINE_TASK = "spatial-audio-classification"
+# the package modules a saved Spatial-AST needs for `trust_remote_code` loading (see `transformers_bat.remote_code`)
+REMOTE_CODE_MODULES = (
+    "models.spatial_ast.configuration_spatial_ast",
+    "models.spatial_ast.modeling_spatial_ast",
+    "models.spatial_ast.feature_extraction_spatial_ast",
+    "pipelines.spatial_audio_classification",
+)
+
 
 class SpatialASTConfig(PreTrainedConfig):
     r"""
@@ -88,6 +99,7 @@ class SpatialASTConfig(PreTrainedConfig):
     fusion_channels: int = 1
 
     def __post_init__(self, **kwargs):
+        drop_custom_pipelines_if_packaged(kwargs, __name__)
         if self.id2label is None:
             kwargs.setdefault("num_labels", 355)
         super().__post_init__(**kwargs)
@@ -119,4 +131,4 @@ class SpatialASTConfig(PreTrainedConfig):
         return rows * columns
 
 
-__all__ = ["SpatialASTConfig"]
+__all__ = ["PIPELINE_TASK", "REMOTE_CODE_MODULES", "SpatialASTConfig"]

@@ -117,15 +117,12 @@ class SpatialASTFeatureExtractor(SequenceFeatureExtractor):
         """`FeatureExtractionMixin.save_pretrained` with `auto_map` and this file beside the JSON, so
         `AutoFeatureExtractor.from_pretrained(dir, trust_remote_code=True)` works where this package is not
         installed. Pass `save_remote_code=False` to write the JSON only."""
-        import shutil
+        from ...remote_code import write_remote_code
 
         self.__dict__.pop("auto_map", None)  # written below only when asked for
         if kwargs.pop("save_remote_code", True):
             self.auto_map = {"AutoFeatureExtractor": f"{Path(__file__).stem}.{type(self).__name__}"}
-            os.makedirs(save_directory, exist_ok=True)
-            target = Path(save_directory) / Path(__file__).name
-            if target.resolve() != Path(__file__).resolve():
-                shutil.copyfile(__file__, target)
+            write_remote_code(save_directory, ("models.spatial_ast.feature_extraction_spatial_ast",), __name__)
         return super().save_pretrained(save_directory, push_to_hub=push_to_hub, **kwargs)
 
     def __init__(

@@ -22,8 +22,9 @@ from transformers.modeling_outputs import BaseModelOutput
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 from transformers.utils import ModelOutput, logging
 
-from .configuration_spatial_ast import SpatialASTConfig
-from .spatial_labels import direction_words, index_to_azimuth, index_to_distance, index_to_elevation
+from ...labels import direction_words, index_to_azimuth, index_to_distance, index_to_elevation
+from ...remote_code import write_remote_code
+from .configuration_spatial_ast import PIPELINE_TASK, REMOTE_CODE_MODULES, SpatialASTConfig
 
 logger = logging.get_logger(__name__)
 
@@ -281,27 +282,6 @@ REMOTE_CODE_AUTO_MAP = {
     "AutoModel": "modeling_spatial_ast.SpatialASTModel",
     "AutoModelForAudioClassification": "modeling_spatial_ast.SpatialASTForSpatialAudioClassification",
 }
-REMOTE_CODE_FILES = (
-    "configuration_spatial_ast.py",
-    "modeling_spatial_ast.py",
-    "spatial_labels.py",
-    "feature_extraction_spatial_ast.py",
-)
-
-
-def write_remote_code(save_directory: str | os.PathLike) -> list[str]:
-    """Copy the Spatial-AST code files (those present beside this one) into `save_directory`."""
-    import shutil
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    written = []
-    for name in REMOTE_CODE_FILES:
-        source, target = os.path.join(here, name), os.path.join(os.fspath(save_directory), name)
-        if os.path.isfile(source):
-            if os.path.abspath(source) != os.path.abspath(target):
-                shutil.copyfile(source, target)
-            written.append(target)
-    return written
 
 
 class SpatialASTPreTrainedModel(PreTrainedModel):
@@ -357,9 +337,16 @@ class SpatialASTPreTrainedModel(PreTrainedModel):
         """
         if save_remote_code:
             self.config.auto_map = dict(REMOTE_CODE_AUTO_MAP)
+            self.config.custom_pipelines = {
+                PIPELINE_TASK: {
+                    "impl": "spatial_audio_classification.SpatialAudioClassificationPipeline",
+                    "pt": ["AutoModelForAudioClassification"],
+                    "type": "audio",
+                }
+            }
         result = super().save_pretrained(save_directory, *args, **kwargs)
         if save_remote_code and kwargs.get("is_main_process", True):
-            write_remote_code(save_directory)
+            write_remote_code(save_directory, REMOTE_CODE_MODULES, __name__, self.config.name_or_path)
         return result
 
     @torch.no_grad()
