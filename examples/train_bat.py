@@ -11,8 +11,11 @@ Every `TrainingArguments` field is a flag (`HfArgumentParser`: `--report_to wand
 `--gradient_checkpointing` ...; dashes work too); `--num_train_epochs` counts per stage. One-stage training (the
 paper's ablation) is `--stages stage3`. Re-running the same command resumes: finished stages are loaded, an
 interrupted stage continues from its newest checkpoint. The trained model (with its processor and a model card) is
-saved to `<output_dir>/final`; with PEFT the adapter (+ projector) is saved there too, with its card. Evaluate with
-`transformers-bat evaluate-bat` on the dataset's test split (answers are generated, as the paper scores them).
+saved to `<output_dir>/final`; with PEFT the adapter (+ projector) is saved there too, with its card. During
+training, `--eval_fraction` of the train split's scenes is held out and each stage is evaluated on it with
+teacher-forced answer-token accuracy and exact match (`--eval_strategy steps --eval_steps N` for more often); the
+card carries the last figures. The paper's figures score generated answers: run `transformers-bat evaluate-bat` on
+the dataset's test split.
 """
 
 from dataclasses import dataclass, field
@@ -43,6 +46,13 @@ class DataArguments:
     sources: str = field(default="procedural", metadata={"help": "'procedural', 'folder:PATH' or 'audioset:ROOT'."})
     clips_per_class: int = 10
     stages: str = field(default="stage1,stage2,stage3", metadata={"help": "Comma-separated curriculum stages."})
+    eval_fraction: float = field(
+        default=0.02,
+        metadata={
+            "help": "Share of the train split's scenes held out for in-training evaluation (teacher-forced answer "
+            "accuracy, every `--eval_strategy` and at the end of each stage); 0 turns it off."
+        },
+    )
 
 
 # The release's recipe where it differs from TrainingArguments' defaults (and SCRIPT_DEFAULTS)
@@ -63,6 +73,24 @@ def parse_arguments(argv=None) -> tuple[ModelArguments, DataArguments, TrainingA
 
     types = (ModelArguments, DataArguments, TrainingArguments)
     return parse_script_arguments(types, RECIPE_DEFAULTS, argv, __doc__.splitlines()[0])
+
+
+def hold_out_scenes(records: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
+    """Split records by scene (all questions about one scene stay on one side), deterministically per seed."""
+    import numpy as np
+
+    from transformers_bat.training.bat_curriculum import SCENE_FIELDS
+
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"--eval_fraction must be in [0, 1), got {fraction}.")
+    keys = [tuple(str(record.get(name)) for name in SCENE_FIELDS) for record in records]
+    scenes = sorted(set(keys))
+    count = int(round(fraction * len(scenes)))
+    if fraction > 0 and count == 0 and len(scenes) > 1:
+        count = 1
+    chosen = {scenes[i] for i in np.random.default_rng(seed).permutation(len(scenes))[:count]}
+    kept = [record for record, key in zip(records, keys) if key not in chosen]
+    return kept, [record for record, key in zip(records, keys) if key in chosen]
 
 
 def main(argv=None) -> Path:
@@ -99,13 +127,15 @@ def main(argv=None) -> Path:
     catalogue = open_catalogue(data_args.sources, data_args.clips_per_class, training_args.seed)
     # refuses an unfinished or damaged folder, and a bank / catalogue other than the ones it was generated from
     dataset = load_spatial_sound_qa(data_args.dataset, "stage3", split="train", rir_bank=bank, catalogue=catalogue)
-    records = [dict(row) for row in dataset]
+    records, held_out = hold_out_scenes([dict(row) for row in dataset], data_args.eval_fraction, training_args.seed)
     stages = {name: stage_records(records, name) for name in data_args.stages.split(",")}
     renderer = SceneRenderer(bank, catalogue)
     arguments = changed_training_arguments(training_args) | {"num_train_epochs": training_args.num_train_epochs}
     output_dir = Path(training_args.output_dir)
-    train_curriculum(trained, BatQACollator(processor, renderer), stages, output_dir, arguments)
+    collator = BatQACollator(processor, renderer)
+    histories = train_curriculum(trained, collator, stages, output_dir, arguments, eval_records=held_out or None)
     final = output_dir / "final"
+    last_evaluation = [entry for history in histories.values() for entry in history if "eval_loss" in entry][-1:]
     card = dict(
         description="BAT trained with examples/train_bat.py.",
         base_model=model_args.llm,
@@ -115,8 +145,15 @@ def main(argv=None) -> Path:
             "stages": data_args.stages,
             "PEFT": model_args.peft,
             "training records": len(records),
+            "held-out records": len(held_out),
             **{key: value for key, value in arguments.items() if not key.endswith("_token")},
         },
+        metrics={
+            f"{key.removeprefix('eval_')} (held-out scenes of the train split, teacher forced, last stage)": value
+            for key, value in (last_evaluation[0] if last_evaluation else {}).items()
+            if key.startswith("eval_answer") or key == "eval_loss"
+        }
+        or None,
     )
     if model_args.peft == "lora":
         save_adapter(trained, final / "adapter", **card)  # adapter + projector only, with our card

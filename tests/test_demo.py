@@ -145,6 +145,13 @@ def test_quick_demo_runs_every_step(tmp_path, capsys):
     )
     assert (final / "adapter" / "adapter_config.json").exists() and (final / "config.json").exists()
     assert json.loads((tmp_path / "bat-run" / "curriculum.json").read_text())["completed"] == ["stage1", "stage2"]
+    card = (final / "README.md").read_text()  # the held-out scenes' teacher-forced figures of the last stage
+    assert "answer_token_accuracy (held-out scenes of the train split" in card and "held-out records" in card
+    records = [{"audio_id": f"a{i // 3}", "reverb_id": "r", "question": str(i)} for i in range(30)]
+    kept, held_out = script.hold_out_scenes(records, 0.2, seed=0)
+    assert len(held_out) == 6 and len(kept) == 24  # 2 of 10 scenes, with all 3 questions of each
+    assert not {r["audio_id"] for r in kept} & {r["audio_id"] for r in held_out}
+    assert script.hold_out_scenes(records, 0.2, seed=0) == (kept, held_out)
 
     # examples/train_spatial_ast.py (the paper-scale encoder script) at toy size on the demo's bank: both stages
     spec = importlib.util.spec_from_file_location(

@@ -139,3 +139,21 @@ def test_corrupted_state_and_empty_stage(tmp_path):
         train_curriculum(model, collator, {"stage1": toy_records(2)}, tmp_path / "run")
     with pytest.raises(ValueError, match="no training records"):
         train_curriculum(model, collator, {"stage1": []}, tmp_path / "other")
+
+
+def test_stages_are_evaluated_on_held_out_records_of_their_types(tmp_path):
+    model, processor = bt.build_bat("llama", seed=4)
+    collator = BatQACollator(processor, ToyRenderer())
+    records, held_out = toy_records(8), toy_records(10)[5:]
+    stages = {"stage1": stage_records(records, "stage1"), "stage2": stage_records(records, "stage2")}
+    arguments = dict(per_device_train_batch_size=2, max_steps=2, use_cpu=True, seed=0, logging_steps=1)
+    histories = train_curriculum(model, collator, stages, tmp_path / "run", arguments, eval_records=held_out)
+    for name in stages:
+        evaluation = [entry for entry in histories[name] if "eval_answer_token_accuracy" in entry]
+        assert len(evaluation) == 1, histories[name]
+        assert 0.0 <= evaluation[0]["eval_answer_exact_match"] <= evaluation[0]["eval_answer_token_accuracy"] <= 1.0
+        assert np.isfinite(evaluation[0]["eval_loss"])
+    type_e_only, stage1 = held_out[-1:], {"stage1": records}
+    with pytest.warns(UserWarning, match="no evaluation records of its question types"):
+        history = train_curriculum(model, collator, stage1, tmp_path / "e", arguments, eval_records=type_e_only)
+    assert not any("eval_loss" in entry for entry in history["stage1"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -140,6 +141,7 @@ def train_curriculum(
     output_dir: str | os.PathLike,
     training_arguments: Mapping | None = None,
     callbacks: Sequence | None = None,
+    eval_records: Sequence[Mapping] | None = None,
 ) -> dict[str, list[dict]]:
     """Train `model` stage by stage (in the given order) and return each stage's Trainer log history.
 
@@ -149,7 +151,13 @@ def train_curriculum(
         stages: stage name -> training records, e.g. `{"stage1": ..., "stage2": ..., "stage3": ...}`.
         output_dir: stage folders (Trainer checkpoints + `final/trainable.safetensors`) and `curriculum.json`.
         training_arguments: `TrainingArguments` fields shared by all stages (output_dir is set per stage).
+        eval_records: held-out records; each stage is evaluated on those of its question types with
+            `evaluation.answer_token_metrics` (teacher-forced answer-token accuracy and exact match, plus the eval
+            loss), as often as `eval_strategy` says and once at the end of the stage in any case. A stage with no
+            held-out records of its types is trained without evaluation, with a warning.
     """
+    from ..evaluation.answer_token_metrics import answer_token_metrics, argmax_logits
+
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     state = _read_state(output_dir)
@@ -165,15 +173,27 @@ def train_curriculum(
         arguments = {"report_to": "none", "remove_unused_columns": False, "save_strategy": "steps"}
         arguments.update(training_arguments or {})
         arguments["output_dir"] = str(stage_dir)
+        held_out = stage_records(eval_records, name) if eval_records is not None else []
+        if eval_records is not None and not held_out:
+            warnings.warn(
+                f"Curriculum stage {name!r} has no evaluation records of its question types "
+                f"({''.join(qt.STAGE_LETTERS[name])}); it is trained without evaluation.",
+                stacklevel=2,
+            )
         trainer = Trainer(
             model=model,
             args=TrainingArguments(**arguments),
             train_dataset=RecordList(records),
+            eval_dataset=RecordList(held_out) if held_out else None,
             data_collator=collator,
             callbacks=list(callbacks or []),
+            compute_metrics=answer_token_metrics if held_out else None,
+            preprocess_logits_for_metrics=argmax_logits if held_out else None,
         )
         checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
         trainer.train(resume_from_checkpoint=checkpoint)
+        if held_out:
+            trainer.evaluate()  # logged into the stage's history
         final.parent.mkdir(parents=True, exist_ok=True)
         save_file(trainable_state(model), str(final))
         histories[name] = list(trainer.state.log_history)

@@ -50,6 +50,8 @@ class BatConfig(PreTrainedConfig):
     """
 
     model_type = "bat"
+    # outputs the Trainer leaves out of evaluation predictions (the cache under either release's name)
+    keys_to_ignore_at_inference = ["past_key_values", "cache", "hidden_states", "attentions", "audio_hidden_states"]
     sub_configs_defaults = {
         "audio_config": SpatialASTConfig,
         "text_config": SubConfigSpec(config_class=AutoConfig, model_type="llama"),
