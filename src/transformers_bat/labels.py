@@ -114,6 +114,16 @@ def unit_vector(azimuth_deg, elevation_deg) -> np.ndarray:
     )
 
 
+def direction_from_vector(vectors) -> tuple[np.ndarray, np.ndarray]:
+    """(azimuth_deg in [0, 360), elevation_deg) of listener-frame (right, up, front) vectors (..., 3), the inverse
+    of :func:`unit_vector` (the length is ignored)."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    right, up, front = vectors[..., 0], vectors[..., 1], vectors[..., 2]
+    azimuth_deg = np.mod(np.degrees(np.arctan2(front, right)), 360.0)
+    elevation_deg = np.degrees(np.arctan2(up, np.hypot(right, front)))
+    return azimuth_deg, elevation_deg
+
+
 def great_circle_deg(azimuth1_deg, elevation1_deg, azimuth2_deg, elevation2_deg) -> np.ndarray:
     """Angle in degrees between two directions (the release's direction error); wrap-around safe."""
     u = unit_vector(azimuth1_deg, elevation1_deg)
@@ -134,6 +144,7 @@ __all__ = [
     "NUM_ELEVATION_BINS",
     "VERTICAL_WORDS",
     "azimuth_to_index",
+    "direction_from_vector",
     "direction_words",
     "distance_to_index",
     "elevation_to_index",

@@ -1,11 +1,14 @@
 """Spatial-AST training: rendered batches, layer-wise decay, a tiny Trainer run, evaluation and reload."""
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
 from transformers import TrainingArguments
 
 from transformers_bat import SpatialASTConfig, SpatialASTFeatureExtractor, SpatialASTForSpatialAudioClassification
+from transformers_bat import labels as lb
 from transformers_bat.evaluation.encoder_evaluation import metrics_from_predictions, predict_spatial_ast
 from transformers_bat.training import (
     ENCODER_LABEL_NAMES,
@@ -281,3 +284,69 @@ def test_loudest_window_skips_silence():
     crop = loudest_crop(waveform.numpy(), 200)
     assert crop.shape == (2, 200) and crop.sum() == 200.0  # the whole burst is inside the chosen window
     assert loudest_crop(waveform.numpy(), 2000).shape == (2, 1000)
+
+
+def test_multi_source_scenes_pair_sources_in_one_room_with_distinct_classes(toy_bank, toy_catalogue):
+    from transformers_bat.training.encoder_data import multi_source_scenes
+
+    examples = examples_from_bank(toy_catalogue, toy_bank, 40, seed=0)
+    scenes = multi_source_scenes(examples, toy_bank, source_counts=(0.2, 0.4, 0.4), seed=1, min_separation_deg=30)
+    assert [scene[0] for scene in scenes] == examples and scenes == multi_source_scenes(
+        examples, toy_bank, source_counts=(0.2, 0.4, 0.4), seed=1, min_separation_deg=30
+    )
+    sizes = [len(scene) for scene in scenes]
+    assert set(sizes) == {1, 2, 3}
+    for scene in scenes:
+        labels = [label for example in scene for label in example.labels]
+        assert len(labels) == len(set(labels))  # no class twice
+        for a, b in itertools.combinations(scene, 2):
+            assert lb.great_circle_deg(a.azimuth_deg, a.elevation_deg, b.azimuth_deg, b.elevation_deg) >= 30
+    same_room = [len({toy_bank.info(e.reverb_id).room_id for e in scene}) == 1 for scene in scenes if len(scene) > 1]
+    assert np.mean(same_room) > 0.9
+    with pytest.raises(ValueError, match="shares of 1, 2"):
+        multi_source_scenes(examples, toy_bank, source_counts=())
+
+
+def test_collator_renders_scenes_as_the_sum_of_their_sources(toy_bank, toy_catalogue):
+    """A two-source scene (evaluation: 0 dB) is the sum of its two single-source renderings in the same window,
+    with every source's labels; single-source batches are unchanged."""
+    from transformers_bat.models.spatial_ast.multi_accdoa import accdoa_targets
+    from transformers_bat.training.encoder_data import multi_source_scenes
+
+    examples = examples_from_bank(toy_catalogue, toy_bank, 12, seed=4)
+    scenes = [s for s in multi_source_scenes(examples, toy_bank, (0.0, 1.0), seed=0) if len(s) == 2][:3]
+    label2id = {name: i for i, name in enumerate(CLASSES)}
+    long_window = SpatialASTFeatureExtractor(max_length_s=10.0, num_frames=32, num_mel_bins=32)
+    collator = SpatialAudioCollator(
+        toy_catalogue, toy_bank, long_window, label2id, train=False, accdoa_tracks=2, direction_sigma_deg=5.0
+    )
+    mixed, events = collator.render(scenes)
+    first, _ = collator.render([scene[0] for scene in scenes])
+    second, _ = collator.render([scene[1] for scene in scenes])
+    torch.testing.assert_close(mixed, first + second, atol=1e-4, rtol=0)
+    assert events.sum(1).tolist() == [2.0] * 3
+    batch = collator.batch(scenes, mixed, events)
+    assert torch.allclose(batch["azimuth_labels"].sum(1), torch.ones(3))  # a mixture of the two sources' targets
+    peaks = batch["azimuth_labels"][0].topk(2).indices.tolist()
+    assert sorted(peaks) == sorted(int(round(e.azimuth_deg)) % 360 for e in scenes[0])
+    expected = accdoa_targets(
+        [
+            [(tuple(label2id[n] for n in e.labels), e.azimuth_deg, e.elevation_deg, e.distance_m) for e in s]
+            for s in scenes
+        ],
+        len(CLASSES),
+        2,
+    )
+    assert torch.equal(batch["accdoa_labels"], expected)
+    short = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, train=False)
+    waveforms, _ = short.render(scenes)
+    assert waveforms.shape == (3, 2, short.feature_extractor.num_samples)
+    with pytest.raises(ValueError, match="Mixup and multi-source"):
+        SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, mixup_probability=0.5)(scenes)
+    trained = SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, mixup_probability=0, seed=2)
+    assert torch.equal(
+        trained(scenes)["input_features"],
+        SpatialAudioCollator(toy_catalogue, toy_bank, small_extractor(), label2id, mixup_probability=0, seed=2)(
+            scenes
+        )["input_features"],
+    )

@@ -11,6 +11,7 @@ from .encoder_metrics import (
     spatial_ast_metrics,
 )
 from .qa_metrics import CharNgramEmbedder, QAScores, format_table4, majority_predictions, score_answers, table4_figures
+from .seld_metrics import seld_metrics
 
 __all__ = [
     "CharNgramEmbedder",
@@ -25,6 +26,7 @@ __all__ = [
     "mean_average_precision",
     "octant_accuracies",
     "score_answers",
+    "seld_metrics",
     "spatial_ast_metrics",
     "table4_figures",
 ]

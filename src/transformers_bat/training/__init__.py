@@ -3,9 +3,11 @@
 from .bat_curriculum import BatQACollator, RecordList, stage_records, train_curriculum
 from .encoder_data import (
     EncoderExample,
+    EncoderScene,
     SpatialAudioCollator,
     examples_from_bank,
     examples_from_records,
+    multi_source_scenes,
     soft_class_targets,
 )
 from .encoder_trainer import (
@@ -26,6 +28,7 @@ __all__ = [
     "ENCODER_LABEL_NAMES",
     "ClassBalancedSampler",
     "EncoderExample",
+    "EncoderScene",
     "ExampleList",
     "SpatialASTTrainer",
     "SpatialAudioCollator",
@@ -33,6 +36,7 @@ __all__ = [
     "examples_from_bank",
     "examples_from_records",
     "layer_decay_parameter_groups",
+    "multi_source_scenes",
     "soft_class_targets",
     "train_encoder_stages",
 ]

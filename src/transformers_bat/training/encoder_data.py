@@ -6,6 +6,11 @@ spatialisation with lambda ~ Beta(10, 10) and one shared RIR, FFT convolution), 
 (a small-model option; only the window is convolved, see `spatialize_window`), computes Spatial-AST features and
 builds the four label tensors. Every random choice comes from a generator seeded by (seed, batch counter), so a
 run is repeatable.
+
+Beyond the paper, an item may also be a scene of several sources (a tuple of examples, see `multi_source_scenes`):
+each source is heard through its own RIR and the sources are summed, as SpatialSoundQA's two-source scenes are
+rendered; the labels then describe every source (event union, mixture targets for the release's one-direction
+heads, and per-class multi-ACCDOA targets).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy as np
 import torch
 
 from .. import labels as lb
+from ..models.spatial_ast.multi_accdoa import accdoa_targets
 from ..simulation.spatialize import prepare_source, spatialize, spatialize_window
 
 
@@ -57,6 +63,50 @@ def examples_from_bank(catalogue, rir_bank, num_examples: int, seed: int, clip_i
             )
         )
     return examples
+
+
+EncoderScene = tuple[EncoderExample, ...]
+
+
+def multi_source_scenes(
+    examples: Sequence[EncoderExample],
+    rir_bank,
+    source_counts: Sequence[float] = (0.4, 0.4, 0.2),
+    seed: int = 0,
+    min_separation_deg: float = 30.0,
+) -> list[EncoderScene]:
+    """Scenes of 1..len(`source_counts`) sources built from single-source examples (one scene per example, which
+    is its first source). `source_counts[k - 1]` is the share of k-source scenes. Partners come from the same
+    room where it has enough RIRs (as SpatialSoundQA pairs sources), share no class with the sources already in
+    the scene, and lie at least `min_separation_deg` away from them; a scene keeps fewer sources when no partner
+    fits. Deterministic per `seed`.
+    """
+    weights = np.asarray(source_counts, dtype=np.float64)
+    if weights.ndim != 1 or len(weights) == 0 or (weights < 0).any() or weights.sum() <= 0:
+        raise ValueError(f"source_counts must be non-negative shares of 1, 2, ... sources, got {source_counts!r}.")
+    rng = np.random.default_rng(seed)
+    rooms = np.array([rir_bank.info(example.reverb_id).room_id for example in examples], dtype=object)
+    azimuth = np.array([example.azimuth_deg for example in examples])
+    elevation = np.array([example.elevation_deg for example in examples])
+    scenes = []
+    for index in range(len(examples)):
+        wanted = int(rng.choice(len(weights), p=weights / weights.sum())) + 1
+        chosen = [index]
+        same_room = np.flatnonzero(rooms == rooms[index])
+        for pool in (rng.permutation(same_room), rng.permutation(len(examples))):
+            for candidate in pool:
+                if len(chosen) == wanted:
+                    break
+                labels = set(examples[candidate].labels)
+                if candidate in chosen or any(labels & set(examples[c].labels) for c in chosen):
+                    continue
+                separation = lb.great_circle_deg(
+                    azimuth[candidate], elevation[candidate], azimuth[chosen], elevation[chosen]
+                )
+                if np.min(separation) >= min_separation_deg:
+                    chosen.append(int(candidate))
+        scenes.append(tuple(examples[c] for c in chosen))
+    return scenes
 
 
 def examples_from_records(records: Sequence[Mapping]) -> list[EncoderExample]:
@@ -121,6 +171,10 @@ class SpatialAudioCollator:
         window_candidates: when the feature window is shorter than the clip, training takes the loudest of this
             many random windows (1 = a plain random crop); evaluation takes the loudest window on a fixed grid.
             Loudness is measured on the dry (mixed) source, and only the chosen window is spatialised.
+        accdoa_tracks: with N > 0, batches also carry `accdoa_labels` for a model with a multi-ACCDOA head of N
+            tracks (`SpatialASTConfig.num_accdoa_tracks`).
+        source_gain_db: in training, every source of a multi-source scene but the first gets a random gain in this
+            range (dB); evaluation mixes them at 0 dB.
         device: where spatialisation and features are computed. "cpu" (default) suits DataLoader workers; a GPU
             ("cuda") renders a whole batch in the main process at a fraction of the cost, for paper-size 10 s
             clips where rendering on CPU, not the model, limits training (run it with
@@ -141,6 +195,8 @@ class SpatialAudioCollator:
         seed: int = 0,
         cache_size: int = 512,
         window_candidates: int = 4,
+        accdoa_tracks: int = 0,
+        source_gain_db: tuple[float, float] = (-6.0, 0.0),
         device: str | torch.device = "cpu",
     ):
         self.device = torch.device(device)
@@ -149,6 +205,7 @@ class SpatialAudioCollator:
         self.train, self.mixup_probability, self.mixup_alpha = train, mixup_probability, mixup_alpha
         self.with_spatial_labels, self.direction_sigma_deg = with_spatial_labels, direction_sigma_deg
         self.seed, self.cache_size, self.window_candidates = seed, cache_size, window_candidates
+        self.accdoa_tracks, self.source_gain_db = accdoa_tracks, source_gain_db
         self._calls = 0
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
@@ -163,17 +220,23 @@ class SpatialAudioCollator:
             self._cache.popitem(last=False)
         return source
 
-    def _event_targets(self, examples: Sequence[EncoderExample]) -> torch.Tensor:
-        targets = torch.zeros(len(examples), len(self.label2id))
-        for row, example in enumerate(examples):
-            for name in example.labels:
-                if name not in self.label2id:
-                    raise ValueError(
-                        f"Class {name!r} of clip {example.audio_id} is not in the model's label space "
-                        f"({len(self.label2id)} classes)."
-                    )
-                targets[row, self.label2id[name]] = 1.0
+    def _event_targets(self, scenes: Sequence[EncoderScene]) -> torch.Tensor:
+        targets = torch.zeros(len(scenes), len(self.label2id))
+        for row, scene in enumerate(scenes):
+            for example in scene:
+                for name in example.labels:
+                    if name not in self.label2id:
+                        raise ValueError(
+                            f"Class {name!r} of clip {example.audio_id} is not in the model's label space "
+                            f"({len(self.label2id)} classes)."
+                        )
+                    targets[row, self.label2id[name]] = 1.0
         return targets
+
+    @staticmethod
+    def scenes(items: Sequence[EncoderExample | EncoderScene]) -> list[EncoderScene]:
+        """Every item as a scene: an example is a scene of one source."""
+        return [(item,) if isinstance(item, EncoderExample) else tuple(item) for item in items]
 
     def render(self, examples: Sequence[EncoderExample]) -> tuple[torch.Tensor, torch.Tensor]:
         """Binaural waveforms (B, 2, crop) on `device` and event targets (B, classes) on the CPU (mixup applied in
@@ -185,8 +248,12 @@ class SpatialAudioCollator:
             )
         rng = np.random.default_rng([self.seed, self._calls])
         self._calls += 1
+        scenes = self.scenes(examples)
+        if any(len(scene) > 1 for scene in scenes):
+            return self._render_scenes(scenes, rng)
+        examples = [scene[0] for scene in scenes]
         sources = torch.stack([self._source(example.audio_id) for example in examples]).to(self.device)
-        events = self._event_targets(examples)
+        events = self._event_targets(scenes)
         if self.train and self.mixup_probability > 0 and len(examples) > 1:
             partners = torch.from_numpy(rng.permutation(len(examples)))
             mixed = torch.from_numpy(rng.random(len(examples)) < self.mixup_probability)
@@ -210,6 +277,38 @@ class SpatialAudioCollator:
         starts = [loudest_window(source[None], row, crop) for source, row in zip(sources, candidates)]
         return spatialize_window(sources, rirs, starts, crop), events
 
+    def _render_scenes(
+        self, scenes: Sequence[EncoderScene], rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Several sources per scene: each through its own RIR, summed (with random gains in training)."""
+        if self.train and self.mixup_probability > 0:
+            raise ValueError("Mixup and multi-source scenes do not combine: set mixup_probability=0.")
+        flat = [example for scene in scenes for example in scene]
+        owner = torch.tensor([row for row, scene in enumerate(scenes) for _ in scene], device=self.device)
+        first = torch.tensor([position == 0 for scene in scenes for position in range(len(scene))])
+        gain_db = rng.uniform(*self.source_gain_db, len(flat)) if self.train else np.zeros(len(flat))
+        gain = torch.where(first, 1.0, torch.from_numpy(10.0 ** (gain_db / 20.0)).float()).to(self.device)
+        dry = torch.stack([self._source(example.audio_id) for example in flat]).to(self.device) * gain[:, None]
+        rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in flat]
+        length = max(r.shape[-1] for r in rirs)
+        rirs = torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs]).to(self.device)
+        crop = self.feature_extractor.num_samples
+        if crop >= dry.shape[-1]:
+            wet = spatialize(dry, rirs)
+        else:  # the window is chosen on the dry mix of each scene, as for single sources
+            mix = torch.zeros(len(scenes), dry.shape[-1], device=self.device, dtype=dry.dtype).index_add_(
+                0, owner, dry
+            )
+            if self.train:
+                candidates = rng.integers(0, dry.shape[-1] - crop + 1, (len(scenes), self.window_candidates))
+            else:
+                grid = np.arange(0, dry.shape[-1] - crop + 1, max(1, crop // 4))
+                candidates = np.broadcast_to(grid, (len(scenes), len(grid)))
+            starts = [loudest_window(source[None], row, crop) for source, row in zip(mix, candidates)]
+            wet = spatialize_window(dry, rirs, [starts[row] for row in owner.tolist()], crop)
+        waveforms = torch.zeros(len(scenes), *wet.shape[1:], device=wet.device, dtype=wet.dtype)
+        return waveforms.index_add_(0, owner.to(wet.device), wet), self._event_targets(scenes)
+
     def __call__(self, examples: Sequence[EncoderExample]) -> dict[str, torch.Tensor]:
         return self.batch(examples, *self.render(examples))
 
@@ -224,10 +323,13 @@ class SpatialAudioCollator:
         else:
             features = extractor(waveforms, sampling_rate=32000, return_tensors="pt")["input_features"]
         batch = {"input_features": features, "labels": events}
-        if self.with_spatial_labels:
-            azimuth = torch.tensor([e.azimuth_deg for e in examples], dtype=torch.float64)
-            elevation = torch.tensor([e.elevation_deg for e in examples], dtype=torch.float64)
-            distance = [e.distance_m for e in examples]
+        scenes = self.scenes(examples)
+        if not self.with_spatial_labels:
+            return batch
+        if all(len(scene) == 1 for scene in scenes):  # the release's targets
+            azimuth = torch.tensor([scene[0].azimuth_deg for scene in scenes], dtype=torch.float64)
+            elevation = torch.tensor([scene[0].elevation_deg for scene in scenes], dtype=torch.float64)
+            distance = [scene[0].distance_m for scene in scenes]
             batch["distance_labels"] = torch.from_numpy(lb.distance_to_index(distance))
             if self.direction_sigma_deg is None:
                 batch["azimuth_labels"] = torch.from_numpy(lb.azimuth_to_index(azimuth.numpy()))
@@ -239,4 +341,45 @@ class SpatialAudioCollator:
                 batch["elevation_labels"] = soft_class_targets(
                     elevation + 90.0, lb.NUM_ELEVATION_BINS, self.direction_sigma_deg, circular=False
                 )
+        else:  # one distribution per head, the mean of the sources' own targets
+            batch.update(self._mixture_targets(scenes))
+        if self.accdoa_tracks:
+            sources = [
+                [
+                    (tuple(self.label2id[n] for n in e.labels), e.azimuth_deg, e.elevation_deg, e.distance_m)
+                    for e in scene
+                ]
+                for scene in scenes
+            ]
+            batch["accdoa_labels"] = accdoa_targets(sources, len(self.label2id), self.accdoa_tracks)
         return batch
+
+    def _mixture_targets(self, scenes: Sequence[EncoderScene]) -> dict[str, torch.Tensor]:
+        """Soft targets for the release's heads on multi-source scenes: each head's distribution is the mean of the
+        sources' own targets (one-hot, or Gaussian with `direction_sigma_deg`), so a one-direction head learns
+        where the sources are."""
+
+        def one_hot(indices, num_bins: int) -> torch.Tensor:
+            return torch.nn.functional.one_hot(torch.as_tensor(np.asarray(indices)).long(), num_bins).float()
+
+        def direction(degrees: list[float], num_bins: int, to_index, offset: float, circular: bool) -> torch.Tensor:
+            if self.direction_sigma_deg is None:
+                return one_hot(to_index(np.asarray(degrees)), num_bins).mean(0)
+            centres = torch.tensor(degrees, dtype=torch.float64) + offset
+            return soft_class_targets(centres, num_bins, self.direction_sigma_deg, circular).mean(0)
+
+        distance = [
+            one_hot(lb.distance_to_index([e.distance_m for e in s]), lb.NUM_DISTANCE_BINS).mean(0) for s in scenes
+        ]
+        azimuth = [
+            direction([e.azimuth_deg for e in s], lb.NUM_AZIMUTH_BINS, lb.azimuth_to_index, 0.0, True) for s in scenes
+        ]
+        elevation = [
+            direction([e.elevation_deg for e in s], lb.NUM_ELEVATION_BINS, lb.elevation_to_index, 90.0, False)
+            for s in scenes
+        ]
+        return {
+            "distance_labels": torch.stack(distance),
+            "azimuth_labels": torch.stack(azimuth),
+            "elevation_labels": torch.stack(elevation),
+        }

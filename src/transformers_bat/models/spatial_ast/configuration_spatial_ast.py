@@ -62,11 +62,23 @@ class SpatialASTConfig(PreTrainedConfig):
             learns almost no direction with 1, and left/right ~97% with 16). Values other than 1 are a
             small-model deviation, not compatible with the authors' checkpoint.
         id2label (`dict[int, str]`, *optional*): event class names; 355 generic names by default.
+        num_accdoa_tracks (`int`, *optional*, defaults to 0): beyond the paper: with N > 0 the model also has a
+            multi-ACCDOA head (`models.spatial_ast.multi_accdoa`) giving, per event class and for up to N sources of
+            that class, an activity-coupled direction and a distance, so scenes of several sources at different
+            places can be described. 0 (the paper's model) has no such head.
+        accdoa_loss_weight (`float`, *optional*, defaults to 1.0): weight of the multi-ACCDOA (ADPIT) loss.
     """
 
     model_type = "spatial_ast"
     # outputs the Trainer leaves out of predictions: predictions are then (event, distance, azimuth, elevation) logits
-    keys_to_ignore_at_inference = ["event_loss", "distance_loss", "direction_loss", "hidden_states", "attentions"]
+    keys_to_ignore_at_inference = [
+        "event_loss",
+        "distance_loss",
+        "direction_loss",
+        "accdoa_loss",
+        "hidden_states",
+        "attentions",
+    ]
 
     hidden_size: int = 768
     num_hidden_layers: int = 12
@@ -97,6 +109,8 @@ class SpatialASTConfig(PreTrainedConfig):
     direction_loss_weight: float = 2.0
     normalize_ipd_channels: bool = False
     fusion_channels: int = 1
+    num_accdoa_tracks: int = 0
+    accdoa_loss_weight: float = 1.0
 
     def __post_init__(self, **kwargs):
         drop_custom_pipelines_if_packaged(kwargs, __name__)
@@ -117,6 +131,10 @@ class SpatialASTConfig(PreTrainedConfig):
             )
         if self.fusion_channels < 1:
             raise ValueError(f"fusion_channels must be at least 1, got {self.fusion_channels}.")
+        if not 0 <= self.num_accdoa_tracks <= 4:
+            raise ValueError(
+                f"num_accdoa_tracks must be in 0..4 (0: no multi-ACCDOA head), got {self.num_accdoa_tracks}."
+            )
         if self.num_cls_tokens != 3:
             raise ValueError("Spatial-AST has exactly 3 CLS tokens: [distance, direction, event].")
 

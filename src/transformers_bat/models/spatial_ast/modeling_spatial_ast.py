@@ -25,6 +25,7 @@ from transformers.utils import ModelOutput, logging
 from ...labels import direction_words, index_to_azimuth, index_to_distance, index_to_elevation
 from ...remote_code import write_remote_code
 from .configuration_spatial_ast import PIPELINE_TASK, REMOTE_CODE_MODULES, SpatialASTConfig
+from .multi_accdoa import MultiACCDOAHead, adpit_loss, decode_accdoa, pool_window_sources
 
 logger = logging.get_logger(__name__)
 
@@ -444,9 +445,12 @@ class SpatialAudioClassifierOutput(ModelOutput):
     Args:
         loss: weighted sum of the losses whose labels were given (see the config's loss weights).
         event_loss, distance_loss, direction_loss: the unweighted terms (direction = azimuth CE + elevation CE).
+        accdoa_loss: the unweighted multi-ACCDOA (ADPIT) term, with `num_accdoa_tracks > 0` and `accdoa_labels`.
         event_logits: `(batch_size, num_labels)` multi-label sound event logits.
         distance_logits: `(batch_size, num_distance_bins)`; azimuth_logits: `(batch_size, num_azimuth_bins)`;
         elevation_logits: `(batch_size, num_elevation_bins)`.
+        accdoa: `(batch_size, num_accdoa_tracks, num_labels, 4)` with `num_accdoa_tracks > 0`: per track and class
+            an activity-coupled (right, up, front) vector and a distance in metres (see `decode_sources`).
         hidden_states, attentions: as in [`BaseModelOutput`].
     """
 
@@ -454,10 +458,12 @@ class SpatialAudioClassifierOutput(ModelOutput):
     event_loss: torch.FloatTensor | None = None
     distance_loss: torch.FloatTensor | None = None
     direction_loss: torch.FloatTensor | None = None
+    accdoa_loss: torch.FloatTensor | None = None
     event_logits: torch.FloatTensor | None = None
     distance_logits: torch.FloatTensor | None = None
     azimuth_logits: torch.FloatTensor | None = None
     elevation_logits: torch.FloatTensor | None = None
+    accdoa: torch.FloatTensor | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
 
@@ -504,6 +510,7 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
         super().__init__(config)
         self.spatial_ast = SpatialASTModel(config)
         self.heads = SpatialASTHeads(config)
+        self.accdoa_head = MultiACCDOAHead(config) if config.num_accdoa_tracks > 0 else None
         self.post_init()
 
     def forward(
@@ -513,6 +520,7 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
         distance_labels: torch.Tensor | None = None,
         azimuth_labels: torch.Tensor | None = None,
         elevation_labels: torch.Tensor | None = None,
+        accdoa_labels: torch.Tensor | None = None,
         output_hidden_states: bool | None = None,
         output_attentions: bool | None = None,
         return_dict: bool | None = None,
@@ -523,6 +531,9 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
             targets for the BCE loss.
         distance_labels, azimuth_labels, elevation_labels (*optional*): class indices `(batch_size,)` or soft
             target distributions `(batch_size, num_bins)`.
+        accdoa_labels (`torch.FloatTensor` of shape `(batch_size, num_labels, num_accdoa_tracks, 4)`, *optional*):
+            per class, its sources' unit vectors and distances (`multi_accdoa.accdoa_targets`); needs the
+            multi-ACCDOA head (`num_accdoa_tracks > 0`).
 
         Only the terms whose labels are given enter the loss, each with its weight from the config, so stage 1 of
         the paper (events only) is simply a call without the spatial labels.
@@ -535,7 +546,9 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
             return_dict=True,
         )
         logits = self.heads(encoder_outputs.last_hidden_state)
-        event_loss = distance_loss = direction_loss = None
+        if self.accdoa_head is not None:
+            logits["accdoa"] = self.accdoa_head(encoder_outputs.last_hidden_state[:, : self.config.num_cls_tokens])
+        event_loss = distance_loss = direction_loss = accdoa_loss = None
         if labels is not None:
             event_loss = nn.functional.binary_cross_entropy_with_logits(
                 logits["event_logits"].float(), labels.to(torch.float32)
@@ -548,10 +561,15 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
             direction_loss = _class_loss(logits["azimuth_logits"], azimuth_labels) + _class_loss(
                 logits["elevation_logits"], elevation_labels
             )
+        if accdoa_labels is not None:
+            if self.accdoa_head is None:
+                raise ValueError("accdoa_labels need the multi-ACCDOA head: set num_accdoa_tracks > 0 in the config.")
+            accdoa_loss = adpit_loss(logits["accdoa"], accdoa_labels)
         weighted = [
             (self.config.event_loss_weight, event_loss),
             (self.config.distance_loss_weight, distance_loss),
             (self.config.direction_loss_weight, direction_loss),
+            (self.config.accdoa_loss_weight, accdoa_loss),
         ]
         terms = [weight * term for weight, term in weighted if term is not None]
         loss = torch.stack(terms).sum() if terms else None
@@ -560,6 +578,7 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
             event_loss=event_loss,
             distance_loss=distance_loss,
             direction_loss=direction_loss,
+            accdoa_loss=accdoa_loss,
             hidden_states=encoder_outputs.hidden_states,
             attentions=encoder_outputs.attentions,
             **logits,
@@ -572,7 +591,8 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
         """Turn head logits into readable predictions, one dict per clip.
 
         Events are the classes whose sigmoid score passes `threshold` (or the `top_k` best when given), sorted by
-        score; distance, azimuth and elevation are the argmax classes in metres and degrees, with octant words.
+        score; distance, azimuth and elevation are the argmax classes in metres and degrees, with octant words. With
+        a multi-ACCDOA head, `sources` lists every detected source (see `decode_sources`).
         """
         event_scores = torch.sigmoid(outputs.event_logits.float()).cpu()
         distance = index_to_distance(outputs.distance_logits.argmax(-1).cpu().numpy())
@@ -591,7 +611,19 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
                     "direction": direction_words(azimuth[i], elevation[i]),
                 }
             )
+        if outputs.accdoa is not None:
+            for prediction, sources in zip(predictions, self.decode_sources(outputs)):
+                prediction["sources"] = sources
         return predictions
+
+    def decode_sources(
+        self, outputs: SpatialAudioClassifierOutput, threshold: float = 0.5, merge_deg: float = 30.0
+    ) -> list[list[dict]]:
+        """Per clip, every detected source from the multi-ACCDOA head: label, activity, azimuth / elevation
+        (degrees), distance (metres) and direction words, sorted by activity (see `multi_accdoa.decode_accdoa`)."""
+        if outputs.accdoa is None:
+            raise ValueError("This model has no multi-ACCDOA head (num_accdoa_tracks = 0): use decode_predictions.")
+        return decode_accdoa(outputs.accdoa, self.config.id2label, threshold=threshold, merge_deg=merge_deg)
 
     def decode_windows(
         self,
@@ -607,7 +639,8 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
         An event is in the clip with its highest window score; the clip's distance and direction are the argmax of
         the windows' class probabilities averaged with each window's loudest event score as weight (so windows
         with nothing in them count little). `segments` keeps every window's own predictions with its start (and end,
-        given the extractor's `window_s`).
+        given the extractor's `window_s`). With a multi-ACCDOA head, each window also lists its `sources` and the
+        clip's `sources` are those of all windows clustered per class by direction (`pool_window_sources`).
         """
         clip_index = torch.as_tensor(np.asarray(clip_index)).long()
         starts = np.asarray(window_start_s, dtype=np.float64)
@@ -645,6 +678,8 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
                     "segments": segments,
                 }
             )
+            if outputs.accdoa is not None:
+                results[-1]["sources"] = pool_window_sources([segment["sources"] for segment in segments])
         return results
 
 
