@@ -129,3 +129,32 @@ def test_generated_dataset_exported_in_the_release_layout_reads_back(tmp_path, d
                 got = sorted(got, key=lambda r: (r["question_type"], r["question_id"]))
                 expected = sorted(expected, key=lambda r: (r["question_type"], r["question_id"]))
             assert [{k: r[k] for k in AUTHORS_FIELDS} for r in got] == expected
+
+
+def test_reader_opens_a_local_snapshot_of_the_hub_repo(tmp_path):
+    """huggingface_hub.snapshot_download of the authors' dataset repo: SpatialSoundQA/{closed-end, mp3d_reverb.zip,
+    AudioSet/...}. Questions read at once; zipped parts are named with the command that extracts them."""
+    import shutil
+
+    parts = write_release(tmp_path / "parts")
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(parts["closed_end"], snapshot / "SpatialSoundQA" / "closed-end")
+    (snapshot / "SpatialSoundQA" / "mp3d_reverb.zip").write_bytes(b"PK")
+    (snapshot / "SpatialSoundQA" / "AudioSet").mkdir()
+    (snapshot / "SpatialSoundQA" / "AudioSet" / "eval.zip").write_bytes(b"PK")
+    zipped = AuthorsRelease.from_snapshot(snapshot)
+    assert len(zipped.records("stage3", "test", with_scene=False)) >= 3
+    with pytest.raises(FileNotFoundError, match="still zipped: extract it first: .* unzip mp3d_reverb.zip"):
+        zipped.rir_bank("test")
+    with pytest.raises(FileNotFoundError, match="AudioSet clips are still zipped: extract eval.zip"):
+        zipped.catalogue("test")
+
+    shutil.copytree(parts["reverb"], snapshot / "SpatialSoundQA" / "mp3d_reverb")
+    shutil.rmtree(snapshot / "SpatialSoundQA" / "AudioSet")
+    shutil.copytree(parts["audioset"], snapshot / "SpatialSoundQA" / "AudioSet")
+    for folder in (snapshot, snapshot / "SpatialSoundQA"):  # the repo root or its SpatialSoundQA folder
+        release = AuthorsRelease.from_snapshot(folder)
+        expected = AuthorsRelease(parts["closed_end"], parts["reverb"], parts["audioset"]).records("stage3", "test")
+        assert release.records("stage3", "test") == expected
+    with pytest.raises(FileNotFoundError, match="does not look like a snapshot"):
+        AuthorsRelease.from_snapshot(tmp_path / "parts" / "AudioSet")

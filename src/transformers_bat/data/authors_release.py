@@ -175,6 +175,42 @@ class AuthorsRelease:
         self.train_metadata = tuple(train_metadata)
         self._banks: dict[str, object] = {}
         self._catalogues: dict[str, object] = {}
+        self._hints: dict[str, str] = {}  # how to make a missing part available (from_snapshot)
+
+    @classmethod
+    def from_snapshot(cls, snapshot_dir, **kwargs) -> AuthorsRelease:
+        """The release as it sits in a local copy of the authors' Hub dataset repo (`zhisheng01/SpatialAudio`:
+        `huggingface_hub.snapshot_download(..., repo_type="dataset")` output or a git clone), or its
+        `SpatialSoundQA/` folder. The questions are read as they are; the RIRs (`mp3d_reverb.zip`) and AudioSet
+        clips (`AudioSet/*.zip`) are used once extracted in place, and a zip found unextracted is named, with the
+        command to extract it, when its part is first needed. Keyword arguments go to the constructor."""
+        root = Path(snapshot_dir)
+        if not root.is_dir():
+            raise FileNotFoundError(f"Snapshot folder not found: {root}")
+        base = root / "SpatialSoundQA" if (root / "SpatialSoundQA").is_dir() else root
+        closed_end = base / "closed-end"
+        if not closed_end.is_dir():
+            raise FileNotFoundError(
+                f"{root} does not look like a snapshot of the authors' release: no SpatialSoundQA/closed-end/ "
+                "(download it with huggingface_hub.snapshot_download('zhisheng01/SpatialAudio', repo_type='dataset'))"
+            )
+        reverb = base / "mp3d_reverb"
+        audioset = base / "AudioSet"
+        release = cls(
+            closed_end,
+            reverb if (reverb / "binaural").is_dir() else None,
+            audioset if (audioset / "metadata").is_dir() else None,
+            **kwargs,
+        )
+        if release.reverb_dir is None and (base / "mp3d_reverb.zip").is_file():
+            release._hints["reverb"] = f"extract it first: cd {base} && unzip mp3d_reverb.zip (8.9 GB)"
+        zips = sorted(path.name for path in audioset.glob("*.zip")) if audioset.is_dir() else []
+        unextracted = [name for name in zips if not (audioset / name.removesuffix(".zip")).is_dir()]
+        if unextracted:
+            release._hints["audioset"] = f"extract {', '.join(unextracted)} first: cd {audioset} && " + " && ".join(
+                f"unzip {name}" for name in unextracted
+            )
+        return release
 
     def qa_files(self, stage: str, split: str) -> list[Path]:
         """The QA files of a stage and split; FileNotFoundError lists every missing file."""
@@ -193,6 +229,8 @@ class AuthorsRelease:
     def rir_bank(self, split: str):
         """The RIR bank of a split (``mp3d_reverb`` with ``{train,eval}_reverberation.json``)."""
         if self.reverb_dir is None:
+            if "reverb" in self._hints:
+                raise FileNotFoundError(f"The release's RIRs are still zipped: {self._hints['reverb']}")
             raise FileNotFoundError(
                 "No RIR folder given: pass reverb_dir= (the release's mp3d_reverb/ with binaural/ and "
                 f"{REVERB_SPLIT.get(split, split)}_reverberation.json) to get scene parameters and audio"
@@ -211,6 +249,8 @@ class AuthorsRelease:
         """The AudioSet catalogue of a split's clips."""
         if self._catalogue_object is not None:
             return self._catalogue_object
+        if "audioset" in self._hints:
+            raise FileNotFoundError(f"The release's AudioSet clips are still zipped: {self._hints['audioset']}")
         if self.audioset_dir is None:
             raise FileNotFoundError(
                 "No AudioSet folder given: pass audioset= (the folder holding eval/, balanced_train/ ... and "
