@@ -10,9 +10,24 @@ from transformers_bat.cli.main import main
 
 @pytest.mark.slow
 def test_quick_demo_runs_every_step(tmp_path, capsys):
-    assert main(["demo", "--quick", "--output-dir", str(tmp_path / "demo")]) == 0
+    shipped = tmp_path / "checkpoints"
+    (shipped / "bat-small").mkdir(parents=True)
+    (shipped / "bat-small" / "stale.txt").write_text("replaced as a whole")
+    assert main(["demo", "--quick", "--output-dir", str(tmp_path / "demo"), "--export-checkpoints", str(shipped)]) == 0
     out = tmp_path / "demo"
     report = json.loads((out / "report.json").read_text())
+    # multi-source figures of the multi-ACCDOA head and of the paper's heads, on 2- and 3-source scenes
+    assert {"accdoa_2_source_per_class_left_right", "release_2_source_F20", "accdoa_1_source_LE_deg"} <= set(
+        report["spatial_ast"]
+    )
+    assert sorted(path.name for path in shipped.iterdir()) == ["bat-small", "spatial-ast-small"]
+    assert not (shipped / "bat-small" / "stale.txt").exists()
+    from transformers import AutoModel
+
+    import transformers_bat  # noqa: F401
+
+    encoder = AutoModel.from_pretrained(shipped / "spatial-ast-small")  # the exported folder loads on its own
+    assert encoder.config.num_accdoa_tracks == 3
     assert {"spatial_ast", "spatial_ast_baselines", "bat", "bat_majority", "pipeline", "timings_s"} <= set(report)
     assert len(report["pipeline"]) == 3 and all(isinstance(p["answer"], str) for p in report["pipeline"])
     assert report["spatial_ast"]["gcc_phat_left_right"] >= 0.0

@@ -80,16 +80,19 @@ QUESTIONS = st.one_of(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(audio=audio_inputs(), rate=RATES, question=QUESTIONS)
-def test_processor_never_crashes(processor, audio, rate, question):
+@given(audio=audio_inputs(), rate=RATES, question=QUESTIONS, truncation=st.booleans())
+def test_processor_never_crashes(processor, audio, rate, question, truncation):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            inputs = processor(audio=audio, text=question, sampling_rate=rate, truncation=True)
+            inputs = processor(audio=audio, text=question, sampling_rate=rate, truncation=truncation)
         except (ValueError, TypeError) as error:
             assert str(error)
             return
     placeholders = inputs["input_ids"].eq(processor.audio_token_id).sum(-1)
     assert (placeholders == processor.num_query_tokens).all()  # one clip per row, never a typed placeholder
-    assert inputs["input_features"].shape[0] == inputs["input_ids"].shape[0]
+    counts = inputs["audio_window_counts"]  # windows of each row's clip (3000 samples at 1 kHz: 3 windows)
+    assert counts.shape == inputs["input_ids"].shape[:1] and (counts >= 1).all()
+    assert not truncation or (counts == 1).all()
+    assert inputs["input_features"].shape[0] == int(counts.sum())
     assert torch.isfinite(inputs["input_features"]).all()

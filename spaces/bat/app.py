@@ -168,16 +168,6 @@ def load_clip(audio) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(waveform, dtype=np.float32), int(rate)
 
 
-def loudest_window(waveform: np.ndarray, length: int) -> int:
-    """Start of the `length`-sample window of `(2, T)` audio with the most energy, on a quarter-window grid (the rule
-    the demo used to pick BAT's training windows, so that a short model window lands on the sound, not a pause)."""
-    if waveform.shape[1] <= length:
-        return 0
-    energy = np.concatenate([[0.0], np.cumsum(np.square(waveform, dtype=np.float64).sum(axis=0))])
-    starts = np.arange(0, waveform.shape[1] - length + 1, max(1, length // 4))
-    return int(starts[np.argmax(energy[starts + length] - energy[starts])])
-
-
 # ------------------------------------------------------------------------------------------------ answers
 
 
@@ -320,23 +310,16 @@ def answer(models: Models, audio, question: str) -> SpaceAnswer:
         if not question:
             raise AudioInputError("Type a question (or pick a suggested one) first.")
         waveform, rate = load_clip(audio)
-        window_s = float(models.qa.processor.feature_extractor.max_length_s)
-        length = int(round(window_s * rate))
-        start = loudest_window(waveform, length)
-        heard = waveform[:, start : start + length]
-        result = models.qa({"array": heard, "sampling_rate": rate}, question=question)
+        result = models.qa({"array": waveform, "sampling_rate": rate}, question=question)
         description = models.describe({"array": waveform, "sampling_rate": rate}, top_k=3)
     except ValueError as error:  # ours, and the package's input checks (non-finite samples, odd rates ...)
         return SpaceAnswer(message=f"**Not answered.** {error}")
     duration_s = waveform.shape[1] / rate
-    listened = (
-        f"BAT listened to {heard.shape[1] / rate:g} s of the {duration_s:.1f} s clip "
-        f"({start / rate:.2f}-{(start + heard.shape[1]) / rate:.2f} s, the loudest part; "
-        f"its window is {window_s:g} s)."
-        if heard.shape[1] < waveform.shape[1]
-        else f"BAT listened to the whole {duration_s:.1f} s clip."
-    )
+    window_s = float(models.qa.processor.feature_extractor.max_length_s)
     windows = len(description["segments"])
+    listened = f"BAT listened to the whole {duration_s:.1f} s clip" + (
+        f", in {window_s:g} s windows." if duration_s > window_s else "."
+    )
     return SpaceAnswer(
         answer=result["answer"],
         answer_details=describe_answer(result["answer"]),

@@ -100,6 +100,35 @@ def test_lists_batches_and_question_pairing(qa):
     assert qa(np.stack(clips), question=questions, sampling_rate=RATE)[1]["answer"] == "Yes"
 
 
+def test_long_clips_are_answered_from_all_their_windows(qa):
+    """A clip longer than the 1 s window is not cropped: the answer is the model's on all its windows, batched
+    pipelines line up clips of different window counts, and `truncation=True` reads only the first window."""
+    long_clip = np.concatenate([bt.binaural_clip(5, seconds=2.0), bt.binaural_clip(0, seconds=1.5)], axis=1)
+    clips, question = [long_clip, bt.binaural_clip(1)], "Where is the sound coming from?"
+    model, processor = qa.model, qa.processor
+    expected = []
+    for clip in clips:
+        inputs = processor(audio=clip, text=question, sampling_rate=RATE)
+        sequences = model.generate(**inputs, num_beams=1, max_new_tokens=32)
+        expected.append(processor.decode_answers(sequences, inputs["input_ids"].shape[1])[0])
+    windows = []
+    hook = model.audio_tower.register_forward_hook(lambda module, args, output: windows.append(args[0].shape[0]))
+    try:
+        assert qa(long_clip, question=question, sampling_rate=RATE)["answer"] == expected[0]
+        assert windows == [4]  # 3.5 s in 1 s windows
+        for batch_size in (1, 2):
+            windows.clear()
+            results = qa(clips, question=question, sampling_rate=RATE, batch_size=batch_size)
+            assert [r["answer"] for r in results] == expected
+            assert windows == ([4, 1] if batch_size == 1 else [5])
+    finally:
+        hook.remove()
+    first = processor(audio=long_clip[:, :RATE], text=question, sampling_rate=RATE)
+    sequences = model.generate(**first, num_beams=1, max_new_tokens=32)
+    truncated = qa(long_clip, question=question, sampling_rate=RATE, truncation=True)["answer"]
+    assert truncated == processor.decode_answers(sequences, first["input_ids"].shape[1])[0]
+
+
 def test_batches_need_left_padding(saved_bat):
     qa = pipeline("spatial-audio-qa", model=str(saved_bat), num_beams=1, max_new_tokens=4)
     qa.tokenizer.padding_side = "right"
@@ -149,9 +178,6 @@ def test_bad_input_errors(qa, tmp_path):
         qa(clip, question="Where?", sampling_rate=-1)
     with pytest.raises(ValueError, match="needs 'sampling_rate'"):
         qa({"array": clip}, question="Where?")
-    with pytest.raises(ValueError, match="longer than the model's 1 s window"):
-        qa(bt.binaural_clip(0, seconds=2.0), question="Where?", sampling_rate=RATE)
-    assert qa(bt.binaural_clip(0, seconds=2.0), question="Where?", sampling_rate=RATE, truncation=True)["answer"]
     not_audio = tmp_path / "fake.wav"
     not_audio.write_bytes(b"RIFF but not really a wave file")
     with pytest.raises(ValueError, match="as audio"):

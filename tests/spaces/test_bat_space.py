@@ -99,7 +99,7 @@ def test_answer_on_gradio_stereo_tuple(models):
         assert len(direction.split(", ")) == 3
         assert 0.0 <= azimuth < 360.0 and -90.0 <= elevation <= 90.0 and 0.0 <= distance <= 10.0
     assert isinstance(result.figure, Figure) and result.figure.axes[0].name == "polar"
-    assert "BAT listened to 1 s of the 2.5 s clip" in result.message and "3 windows" in result.message
+    assert "BAT listened to the whole 2.5 s clip, in 1 s windows." in result.message and "3 windows" in result.message
 
 
 def test_answer_on_an_uploaded_file_and_a_short_clip(models, tmp_path):
@@ -360,7 +360,7 @@ def test_page_answers_in_a_real_browser(browser_ready, space_url, tmp_path):
             expect(uploaded).to_be_attached(timeout=30_000)
             page.locator("#question textarea").fill("Where is the sound coming from?")
             page.locator("#submit").click()
-            expect(status).to_contain_text("BAT listened to 1 s of the 2.0 s clip", timeout=60_000)
+            expect(status).to_contain_text("BAT listened to the whole 2.0 s clip", timeout=60_000)
             assert answer.input_value().strip()
             expect(page.locator("#answer-details textarea")).not_to_have_value("")
             plot = page.locator("#plot img")

@@ -66,6 +66,37 @@ def test_collator_caches_scene_features_when_asked():
     assert torch.equal(again["input_features"], reference["input_features"].flip(0))
 
 
+class LongSceneRenderer(CountingRenderer):
+    """Scenes of 1-2.5 s: longer than the tiny model's 1 s window, like the demo's 10 s scenes."""
+
+    def render(self, record):
+        self.calls += 1
+        index = int(record["audio_id"].removeprefix("clip"))
+        return bt.binaural_clip(index, seconds=1.0 + 0.5 * (index % 4))
+
+
+def test_collator_reads_whole_scenes_as_the_processor_does():
+    """Training sees what inference sees: every window of each scene (cached ones too), not one crop."""
+    processor = bt.build_bat("llama", seed=4)[1]
+    records = toy_records(4) + [dict(toy_records(1)[0], question=bt.QUESTIONS[3])]
+    renderer = LongSceneRenderer()
+    cached = BatQACollator(processor, renderer, cache_features=True)
+    batch = cached(records)
+    assert batch["audio_window_counts"].tolist() == [1, 2, 2, 3, 1]  # 1, 1.5, 2, 2.5 s and clip0 again
+    inference = processor(
+        audio=[renderer.render(record) for record in records],
+        text=[record["question"] for record in records],
+        answers=[record["answer"] for record in records],
+        sampling_rate=bt.SAMPLING_RATE,
+    )
+    for name in inference:
+        assert torch.equal(batch[name], inference[name]), name
+    again = cached(records[::-1])
+    assert renderer.calls == 4 + 5  # the cache rendered each scene once; the reference above rendered all five
+    assert again["audio_window_counts"].tolist() == [1, 3, 2, 2, 1]
+    assert torch.equal(again["input_features"][1:4], inference["input_features"][5:8])  # clip3's three windows
+
+
 def test_stage_records_are_cumulative():
     records = toy_records(10)
     assert {r["question_type"] for r in stage_records(records, "stage1")} == {"CLASSIFICATION", "DOA"}

@@ -1,4 +1,5 @@
-"""`transformers-bat evaluate-spatial-ast`: the paper's encoder metrics on the single-source clips of a split."""
+"""`transformers-bat evaluate-spatial-ast`: the paper's encoder metrics on the single-source clips of a split, each
+clip judged whole (all its windows, pooled, when the model's window is shorter than the clip)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="Seed of the procedural catalogue.")
     parser.add_argument("--split", default="test")
     parser.add_argument("--output-dir", required=True, help="Where predictions.npz, report.json and the plot go.")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32, help="Clips rendered, and windows encoded, at a time.")
+    parser.add_argument(
+        "--hop-s",
+        type=float,
+        default=None,
+        help="Seconds between the starts of a clip's windows when the model's window is shorter than the clip "
+        "(default: the window length, no overlap).",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     model = AutoModelForAudioClassification.from_pretrained(args.model)
     extractor = AutoFeatureExtractor.from_pretrained(args.model)
     collator = SpatialAudioCollator(catalogue, bank, extractor, model.config.label2id, train=False)
-    predictions = predict_spatial_ast(model, examples, collator, batch_size=args.batch_size)
+    predictions = predict_spatial_ast(model, examples, collator, batch_size=args.batch_size, hop_s=args.hop_s)
     metrics = metrics_from_predictions(predictions)
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..data.rendering import SAMPLE_RATE
+
 PREDICTION_FIELDS = ("question_id", "question_type", "question", "answer", "prediction")
 
 
@@ -23,22 +25,19 @@ def answer_records(
 ) -> list[str]:
     """Generated answers, one per record, in order (batched; left padding keeps them equal to one-by-one).
 
-    Scenes longer than the model's feature window are read through their loudest window, as in training.
+    Each scene is read whole: when it is longer than the model's feature window, as all its windows (the processor's
+    default, as in training), never a crop.
     """
     if not records:
         raise ValueError("Nothing to answer: the split is empty.")
-    from ..training.bat_curriculum import loudest_crop
-
     model.eval()
-    length = processor.feature_extractor.num_samples
     answers = []
     for start in tqdm(range(0, len(records), batch_size), desc="answering", disable=not progress):
         chunk = records[start : start + batch_size]
         inputs = processor(
-            audio=[loudest_crop(renderer.render(record), length) for record in chunk],
+            audio=[renderer.render(record) for record in chunk],
             text=[record["question"] for record in chunk],
-            sampling_rate=32000,
-            truncation=True,
+            sampling_rate=SAMPLE_RATE,
         )
         output = model.generate(**inputs, **generate)
         answers.extend(processor.decode_answers(output, inputs["input_ids"].shape[1]))

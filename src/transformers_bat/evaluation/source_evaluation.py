@@ -1,4 +1,5 @@
-"""Deterministic evaluation of a multi-source Spatial-AST (multi-ACCDOA head) on rendered scenes of 1..N sources."""
+"""Deterministic evaluation of a multi-source Spatial-AST (multi-ACCDOA head) on whole rendered scenes of 1..N
+sources, next to the paper's heads."""
 
 from __future__ import annotations
 
@@ -40,12 +41,17 @@ def predict_sources(
     threshold: float = 0.5,
     progress: bool = True,
     heads: str = "accdoa",
+    hop_s: float | None = None,
 ) -> list[list[dict]]:
-    """The sources found in each scene, rendered by an evaluation-mode collator: by the multi-ACCDOA head
-    (`heads="accdoa"`, `model.decode_sources`) or by the paper's heads (`heads="release"`, every detected event at
-    the one predicted direction: the baseline the multi-source head is measured against)."""
-    if collator.train:
-        raise ValueError("Evaluate with a collator built with train=False (fixed gains and windows).")
+    """The sources found in each whole scene (`SpatialAudioCollator.render_whole`, cut into the feature extractor's
+    windows, `batch_size` windows at a time): by the multi-ACCDOA head (`heads="accdoa"`: each window's sources,
+    clustered per class by direction over the clip, `pool_window_sources`) or by the paper's heads
+    (`heads="release"`: the windows pooled as `predict_spatial_ast` pools them, then every detected event at the
+    one predicted direction: the baseline the multi-source head is measured against)."""
+    from ..models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
+    from ..models.spatial_ast.multi_accdoa import pool_window_sources
+    from .encoder_evaluation import LOGIT_NAMES, pool_window_logits
+
     if not scenes:
         raise ValueError("Nothing to evaluate: the scene list is empty.")
     if heads not in ("accdoa", "release"):
@@ -54,16 +60,25 @@ def predict_sources(
         raise ValueError("The model has no multi-ACCDOA head (num_accdoa_tracks = 0): it describes one source.")
     model.eval()
     device = next(model.parameters()).device
+    names = (*LOGIT_NAMES, "accdoa") if heads == "accdoa" else LOGIT_NAMES
     found: list[list[dict]] = []
     for start in tqdm(range(0, len(scenes), batch_size), desc="evaluating sources", disable=not progress):
-        chunk = list(scenes[start : start + batch_size])
-        waveforms, events = collator.render(chunk)
-        features = collator.batch(chunk, waveforms, events)["input_features"]
-        outputs = model(input_features=features.to(device))
+        clips = collator.render_whole(list(scenes[start : start + batch_size]))
+        windows = collator.feature_extractor(
+            clips, sampling_rate=32000, windows=True, hop_s=hop_s, return_tensors="pt"
+        )
+        parts = [model(input_features=rows.to(device)) for rows in windows["input_features"].split(batch_size)]
+        outputs = SpatialAudioClassifierOutput(
+            **{name: torch.cat([getattr(p, name) for p in parts]) for name in names}
+        )
+        clip_index = torch.as_tensor(windows["clip_index"]).reshape(-1)
         if heads == "accdoa":
-            found += model.decode_sources(outputs, threshold=threshold)
+            per_window = model.decode_sources(outputs, threshold=threshold)
+            for clip in range(int(clip_index.max()) + 1):
+                rows = (clip_index == clip).nonzero().flatten().tolist()
+                found.append(pool_window_sources([per_window[row] for row in rows]))
         else:
-            found += release_head_sources(model, outputs, threshold=threshold)
+            found += release_head_sources(model, pool_window_logits(outputs, clip_index), threshold=threshold)
     return found
 
 

@@ -87,10 +87,13 @@ class SpatialAudioQAPipeline(Pipeline):
     per clip, or, for a single clip, a list of questions. Results come in input order: a dict for one (clip,
     question), a list otherwise.
 
-    Call arguments: `question`, `sampling_rate` (for bare arrays), `truncation` (crop clips longer than the window
-    instead of raising), `question_type` (an official SpatialSoundQA type to force the answer parser), `batch_size`,
-    and any `generate()` argument (`max_new_tokens`, `num_beams`, `generation_config` ...). Generation defaults come
-    from the model's `generation_config` (beam search 4, 200 new tokens for the release).
+    A clip longer than the model's window is read whole, window by window (see [`BatProcessor`]), never cropped.
+
+    Call arguments: `question`, `sampling_rate` (for bare arrays), `hop_s` (seconds between a long clip's windows;
+    default back to back), `truncation` (read only the first window of a long clip), `question_type` (an official
+    SpatialSoundQA type to force the answer parser), `batch_size`, and any `generate()` argument (`max_new_tokens`,
+    `num_beams`, `generation_config` ...). Generation defaults come from the model's `generation_config` (beam search
+    4, 200 new tokens for the release).
     """
 
     _load_processor = True
@@ -111,7 +114,7 @@ class SpatialAudioQAPipeline(Pipeline):
                 f"(BatProcessor.from_config(model.config, tokenizer) builds a matching one)."
             )
         # Batches go through the default collate (`pad_collate_fn`), which left-pads token ids with the processor's
-        # tokenizer. The clips' features have one fixed shape and need no padding, so the feature extractor takes
+        # tokenizer. The clips' windows have one fixed shape and need no padding, so the feature extractor takes
         # no part (its padding side, unused, would otherwise conflict with the tokenizer's).
         self.tokenizer = self.processor.tokenizer
         self.feature_extractor = None
@@ -121,12 +124,13 @@ class SpatialAudioQAPipeline(Pipeline):
         question=None,
         sampling_rate=None,
         truncation=None,
+        hop_s=None,
         question_type=None,
         generate_kwargs=None,
         **kwargs,
     ):
         preprocess = {}
-        for key, value in (("sampling_rate", sampling_rate), ("truncation", truncation)):
+        for key, value in (("sampling_rate", sampling_rate), ("truncation", truncation), ("hop_s", hop_s)):
             if value is not None:
                 preprocess[key] = value
         forward = {"generate_kwargs": {**(generate_kwargs or {}), **kwargs}}
@@ -182,23 +186,30 @@ class SpatialAudioQAPipeline(Pipeline):
         single = single_clip and isinstance(question, str)
         return [{"audio": clip, "question": q} for clip, q in pairs], single
 
-    def preprocess(self, item: dict, sampling_rate=None, truncation: bool = False) -> dict:
+    def preprocess(self, item: dict, sampling_rate=None, truncation: bool = False, hop_s=None) -> dict:
         if not isinstance(item, dict) or "audio" not in item:
             raise ValueError(f"Expected an {{'audio', 'question'}} row, got {type(item).__name__}.")
         question = item.get("question")
-        inputs = self.processor(audio=item["audio"], text=question, sampling_rate=sampling_rate, truncation=truncation)
+        inputs = self.processor(
+            audio=item["audio"], text=question, sampling_rate=sampling_rate, truncation=truncation, hop_s=hop_s
+        )
         return {
             "input_ids": inputs["input_ids"],
             "attention_mask": inputs["attention_mask"],
-            # not under its model name: the default collate assumes a feature extractor for "input_features"
-            "clip_features": inputs["input_features"].to(self.dtype),
+            # Not under its model name (the default collate assumes a feature extractor for "input_features"), and
+            # one flat row per window: the collate concatenates 2-D rows of equal width, so the windows of a batch's
+            # clips line up whatever their counts (a 4-D tensor would be padded as one item per clip).
+            "clip_features": inputs["input_features"].flatten(1).to(self.dtype),
+            "audio_window_counts": inputs["audio_window_counts"],
             "question": question,
         }
 
     def _forward(self, model_inputs: dict, generate_kwargs=None) -> dict:
         questions = model_inputs.pop("question")
         questions = [questions] if isinstance(questions, str) else questions  # one row, or a batch's list
-        model_inputs["input_features"] = model_inputs.pop("clip_features")
+        extractor = self.processor.feature_extractor
+        shape = (4, extractor.num_frames, extractor.num_mel_bins)
+        model_inputs["input_features"] = model_inputs.pop("clip_features").unflatten(1, shape)
         if bool(model_inputs["attention_mask"][:, -1].eq(0).any()):
             raise ValueError(
                 "Batched prompts arrived right-padded: set the processor's tokenizer.padding_side = 'left' (BAT "

@@ -2,7 +2,8 @@
 
 Stage 1 trains on types A+B, stage 2 on A-D, stage 3 on A-E (`data.question_types.STAGE_LETTERS`), each stage
 starting from the previous stage's weights; a one-stage run is a curriculum of one stage. Records are rendered on
-read (`data.rendering.SceneRenderer`) and turned into model inputs by the `BatProcessor`, in the DataLoader.
+read (`data.rendering.SceneRenderer`) and turned into model inputs by the `BatProcessor`, in the DataLoader, whole:
+a model whose window is shorter than the scene reads all its windows, in training as at inference.
 
 Resuming: `curriculum.json` in the output folder lists the finished stages; a finished stage is not trained again
 (its trained weights are loaded instead), and an interrupted stage continues from its newest Trainer checkpoint,
@@ -24,7 +25,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..data import question_types as qt
-from .encoder_data import loudest_window
+from ..data.rendering import SAMPLE_RATE
 
 STATE_FILE = "curriculum.json"
 TRAINABLE_FILE = "trainable.safetensors"
@@ -43,52 +44,53 @@ class RecordList(Dataset):
         return self.records[index]
 
 
-def loudest_crop(waveform, length: int):
-    """The loudest `length`-sample window of a (2, T) waveform on a quarter-window grid (deterministic)."""
-    if waveform.shape[-1] <= length:
-        return waveform
-    start = loudest_window(
-        torch.as_tensor(waveform), range(0, waveform.shape[-1] - length + 1, max(1, length // 4)), length
-    )
-    return waveform[:, start : start + length]
-
-
 SCENE_FIELDS = ("audio_id", "reverb_id", "audio_id2", "reverb_id2")
 
 
 class BatQACollator:
     """Records -> binaural waveforms (rendered on read) -> `BatProcessor` inputs with answer-only labels.
 
-    When the processor's feature window is shorter than the rendered scene (small demo models read 1-2 s of the
-    10 s scenes), the loudest window is used, the same one every time. A record's scene is fixed data (its clips
-    and RIRs), so its features are the same every epoch and for every question about it: with `cache_features`
-    they are computed once and kept (about 100 kB per scene at the demo's size, 2 MB at the paper's).
+    The whole rendered scene is read the way the processor reads audio at inference: when the processor's feature
+    window is shorter than the scene (small demo models read 1-2 s windows of the 10 s scenes), the scene becomes
+    all its windows (`hop_s` apart, back to back by default), which the model reads together. A record's scene is
+    fixed data (its clips and RIRs), so its features are the same every epoch and for every question about it: with
+    `cache_features` the features of all its windows are computed once and kept (about 100 kB per window at the
+    demo's size, so 1 MB per 10-s scene in 1-s windows; 2 MB per scene at the paper's size, one window).
     """
 
-    def __init__(self, processor, renderer, with_answers: bool = True, cache_features: bool = False):
+    def __init__(
+        self,
+        processor,
+        renderer,
+        with_answers: bool = True,
+        cache_features: bool = False,
+        hop_s: float | None = None,
+    ):
         self.processor, self.renderer, self.with_answers = processor, renderer, with_answers
-        self.cache_features = cache_features
+        self.cache_features, self.hop_s = cache_features, hop_s
         self._features: dict[tuple, torch.Tensor] = {}
 
-    def features(self, records: Sequence[Mapping]) -> torch.Tensor:
-        """Features (B, 4, frames, mels) of the records' scenes (from the cache where possible)."""
+    def features(self, records: Sequence[Mapping]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The windows' features of the records' scenes, one record after another (windows, 4, frames, mels), and
+        the number of windows of each record (records,); from the cache where possible."""
         keys = [tuple(record.get(field) for field in SCENE_FIELDS) for record in records]
         missing = list(dict.fromkeys(key for key in keys if key not in self._features))
         fresh: dict[tuple, torch.Tensor] = {}
         if missing:
             scenes = dict(zip(keys, records))
-            length = self.processor.feature_extractor.num_samples
-            waveforms = [loudest_crop(self.renderer.render(scenes[key]), length) for key in missing]
-            computed = self.processor.feature_extractor(waveforms, sampling_rate=32000, return_tensors="pt")
-            fresh = dict(zip(missing, computed["input_features"]))
-        rows = torch.stack([fresh[key] if key in fresh else self._features[key] for key in keys])
+            waveforms = [self.renderer.render(scenes[key]) for key in missing]
+            computed = self.processor.window_features(waveforms, sampling_rate=SAMPLE_RATE, hop_s=self.hop_s)
+            fresh = dict(zip(missing, computed))
+        per_record = [fresh[key] if key in fresh else self._features[key] for key in keys]
         if self.cache_features:
             self._features.update(fresh)
-        return rows
+        return torch.cat(per_record), torch.tensor([len(windows) for windows in per_record])
 
     def __call__(self, records: Sequence[Mapping]):
+        features, counts = self.features(records)
         return self.processor(
-            input_features=self.features(records),
+            input_features=features,
+            audio_window_counts=counts,
             text=[record["question"] for record in records],
             answers=[record["answer"] for record in records] if self.with_answers else None,
         )

@@ -277,6 +277,22 @@ class SpatialAudioCollator:
         starts = [loudest_window(source[None], row, crop) for source, row in zip(sources, candidates)]
         return spatialize_window(sources, rirs, starts, crop), events
 
+    def render_whole(self, examples: Sequence[EncoderExample | EncoderScene]) -> torch.Tensor:
+        """Whole scenes (B, 2, samples) on `device`, as evaluation hears them: every source through its own RIR
+        at 0 dB, summed, no crop and no mixup (whatever the collator's training options)."""
+        scenes = self.scenes(examples)
+        flat = [example for scene in scenes for example in scene]
+        owner = torch.tensor([row for row, scene in enumerate(scenes) for _ in scene], device=self.device)
+        dry = torch.stack([self._source(example.audio_id) for example in flat]).to(self.device)
+        rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in flat]
+        length = max(r.shape[-1] for r in rirs)
+        rirs = torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs]).to(self.device)
+        wet = spatialize(dry, rirs)
+        if len(flat) == len(scenes):
+            return wet
+        waveforms = torch.zeros(len(scenes), *wet.shape[1:], device=wet.device, dtype=wet.dtype)
+        return waveforms.index_add_(0, owner.to(wet.device), wet)
+
     def _render_scenes(
         self, scenes: Sequence[EncoderScene], rng: np.random.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:

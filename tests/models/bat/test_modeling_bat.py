@@ -329,6 +329,118 @@ def test_inputs_embeds_path_matches_input_ids(llama_bat):
     assert torch.allclose(by_ids, by_embeds, atol=1e-5)
 
 
+# ---------------------------------------------------------------- clips longer than the window
+
+
+def test_one_window_clip_is_the_release_computation(llama_bat):
+    """A clip that fits the window gives exactly today's tensors and logits: the features alone, fed the old way,
+    and the projector reading the encoder's tokens with no mask, as the release does."""
+    model, processor = llama_bat
+    clips = [bt.binaural_clip(0, seconds=1.0), bt.binaural_clip(1, seconds=0.4)]
+    inputs = processor(audio=clips, text=["Where?", bt.QUESTIONS[1]], sampling_rate=bt.SAMPLING_RATE)
+    assert inputs["audio_window_counts"].tolist() == [1, 1]
+    old_features = processor.feature_extractor(clips, sampling_rate=bt.SAMPLING_RATE, return_tensors="pt")
+    assert torch.equal(inputs["input_features"], old_features["input_features"])
+    with torch.no_grad():
+        new = model(**inputs)
+        old = model(
+            input_ids=inputs["input_ids"],
+            attention_mask=inputs["attention_mask"],
+            input_features=old_features["input_features"],
+        )
+        release = model.multi_modal_projector(model.audio_tower(old_features["input_features"]).last_hidden_state)
+    assert torch.equal(new.logits, old.logits)
+    assert torch.equal(new.audio_hidden_states, release)
+
+
+def test_every_window_of_a_long_clip_reaches_the_qformer(llama_bat):
+    """3.5 s through a 1 s BAT: 4 windows, one encoder call, the Q-Former reads all 4 x 11 tokens unmasked, and
+    changing only the last window (or only the first) changes the clip's audio embeddings."""
+    model, processor = llama_bat
+    clip = bt.binaural_clip(3, seconds=3.5)
+    inputs = processor(audio=clip, text="Where?", sampling_rate=bt.SAMPLING_RATE)
+    assert inputs["audio_window_counts"].tolist() == [4] and inputs["input_features"].shape[0] == 4
+    seen = {}
+    hooks = [
+        model.audio_tower.register_forward_hook(lambda module, args, output: seen.update(windows=args[0].shape[0])),
+        model.multi_modal_projector.qformer.register_forward_hook(
+            lambda module, args, kwargs, output: seen.update(
+                tokens=kwargs["encoder_hidden_states"].shape, mask=kwargs["encoder_attention_mask"]
+            ),
+            with_kwargs=True,
+        ),
+    ]
+    try:
+        with torch.no_grad():
+            embeds = model(**inputs).audio_hidden_states
+    finally:
+        for hook in hooks:
+            hook.remove()
+    tokens = 3 + model.config.audio_config.num_patches
+    assert seen == {"windows": 4, "tokens": (1, 4 * tokens, 32), "mask": None}
+    assert embeds.shape == (1, bt.NUM_QUERIES, 32)
+    for changed in (slice(3 * bt.SAMPLING_RATE, None), slice(0, 1000)):
+        other = clip.copy()
+        other[:, changed] = bt.binaural_clip(9, seconds=3.5)[:, changed]
+        other_inputs = processor(audio=other, text="Where?", sampling_rate=bt.SAMPLING_RATE)
+        with torch.no_grad():
+            other_embeds = model(**other_inputs).audio_hidden_states
+        assert (other_embeds - embeds).abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("share_clips", [True, False])
+def test_clips_of_different_lengths_batched_equal_one_by_one(llama_bat, share_clips):
+    """Padding windows of shorter clips is masked: each row's logits and audio embeddings are its own, with a long
+    clip asked twice projected once (eval) or once per row (the training path, here without dropout)."""
+    model, processor = llama_bat
+    clips = [bt.binaural_clip(0, seconds=3.5), bt.binaural_clip(1, seconds=0.5), bt.binaural_clip(2, seconds=2.0)]
+    clips.append(clips[0])
+    questions = ["Where?", bt.QUESTIONS[1], bt.QUESTIONS[2], bt.QUESTIONS[3]]
+    inputs = processor(audio=clips, text=questions, sampling_rate=bt.SAMPLING_RATE)
+    assert inputs["audio_window_counts"].tolist() == [4, 1, 2, 4]
+    model.training = not share_clips  # the top module only: the path taken in training, submodules stay in eval
+    try:
+        with torch.no_grad():
+            batched = model(**inputs)
+            for row, (clip, question) in enumerate(zip(clips, questions)):
+                one = model(**processor(audio=clip, text=question, sampling_rate=bt.SAMPLING_RATE))
+                width = one.logits.shape[1]
+                torch.testing.assert_close(batched.audio_hidden_states[row], one.audio_hidden_states[0])
+                torch.testing.assert_close(batched.logits[row, -width:], one.logits[0], atol=1e-5, rtol=1e-5)
+    finally:
+        model.eval()
+
+
+@pytest.mark.parametrize("num_beams", [1, 2])
+def test_generate_on_long_clips(llama_bat, num_beams):
+    """generate() merges the windowed audio once; a batch of a long and a short clip answers as one by one."""
+    model, processor = llama_bat
+    clips, questions = [bt.binaural_clip(4, seconds=3.5), bt.binaural_clip(5)], ["Where?", bt.QUESTIONS[1]]
+    inputs = processor(audio=clips, text=questions, sampling_rate=bt.SAMPLING_RATE)
+    calls = []
+    handle = model.audio_tower.register_forward_hook(lambda module, args, output: calls.append(args[0].shape[0]))
+    try:
+        out = model.generate(**inputs, max_new_tokens=5, min_new_tokens=5, num_beams=num_beams)
+    finally:
+        handle.remove()
+    assert calls == [5]  # all windows of both clips in one encoder call
+    answers = processor.decode_answers(out, inputs["input_ids"].shape[1])
+    for clip, question, answer in zip(clips, questions, answers):
+        one = processor(audio=clip, text=question, sampling_rate=bt.SAMPLING_RATE)
+        single = model.generate(**one, max_new_tokens=5, min_new_tokens=5, num_beams=num_beams)
+        assert processor.decode_answers(single, one["input_ids"].shape[1]) == [answer]
+
+
+def test_window_counts_must_match_the_features(llama_bat):
+    model, processor = llama_bat
+    inputs = processor(audio=bt.binaural_clip(0, seconds=2.0), text="Where?", sampling_rate=bt.SAMPLING_RATE)
+    windows_as_clips = {k: v for k, v in inputs.items() if k != "audio_window_counts"}
+    with pytest.raises(ValueError, match="do not match: 4 placeholder tokens .* 2 clip.*audio_window_counts"):
+        model(**windows_as_clips)
+    with pytest.raises(ValueError, match=r"audio_window_counts \[3\] must be positive and add up to the 2 rows"):
+        model(**windows_as_clips, audio_window_counts=torch.tensor([3]))
+
+
 # ---------------------------------------------------------------- assembling and saving
 
 

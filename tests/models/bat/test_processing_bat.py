@@ -39,8 +39,9 @@ def test_sequence_layout_and_left_padding(processor):
     out = processor(
         audio=[bt.binaural_clip(0), bt.binaural_clip(1)], text=["Where?", bt.QUESTIONS[1]], sampling_rate=RATE
     )
-    assert set(out) == {"input_ids", "attention_mask", "input_features"}
+    assert set(out) == {"input_ids", "attention_mask", "input_features", "audio_window_counts"}
     assert out["input_features"].shape == (2, 4, 64, 32)
+    assert out["audio_window_counts"].tolist() == [1, 1]  # clips within the window: one each, as the release
     audio_id = processor.audio_token_id
     for row, question in enumerate(["Where?", bt.QUESTIONS[1]]):
         ids = out["input_ids"][row][out["attention_mask"][row].bool()].tolist()
@@ -211,13 +212,52 @@ def test_dict_without_rate(processor):
         processor(audio={"bytes": None, "path": None}, text="Where?")
 
 
-def test_too_long_audio(processor):
-    long_clip = bt.binaural_clip(0, seconds=1.5)  # the tiny feature extractor's window is 1 s
-    with pytest.raises(ValueError, match=r"lasts 1\.50 s, longer than the model's 1 s window"):
-        processor(audio=long_clip, text="Where?", sampling_rate=RATE)
-    cropped = processor(audio=long_clip, text="Where?", sampling_rate=RATE, truncation=True)
-    first_second = processor(audio=long_clip[:, :RATE], text="Where?", sampling_rate=RATE)
-    assert torch.allclose(cropped["input_features"], first_second["input_features"])
+def test_long_audio_is_read_window_by_window(processor):
+    """A clip longer than the 1 s window becomes all its windows (never a crop); `truncation=True` keeps the first."""
+    long_clip = bt.binaural_clip(0, seconds=2.5)
+    out = processor(audio=long_clip, text="Where?", sampling_rate=RATE)
+    assert out["audio_window_counts"].tolist() == [3] and out["input_features"].shape == (3, 4, 64, 32)
+    assert out["input_ids"].eq(processor.audio_token_id).sum() == bt.NUM_QUERIES  # the prompt is unchanged
+    extractor = processor.feature_extractor
+    for row, start in enumerate((0, RATE, 2 * RATE)):  # back to back; the last one zero-padded
+        window = extractor(long_clip[:, start : start + RATE], sampling_rate=RATE, return_tensors="pt")
+        assert torch.equal(out["input_features"][row], window["input_features"][0])
+    first = processor(audio=long_clip, text="Where?", sampling_rate=RATE, truncation=True)
+    assert first["audio_window_counts"].tolist() == [1]
+    assert torch.allclose(first["input_features"], out["input_features"][:1])
+    overlapping = processor(audio=long_clip, text="Where?", sampling_rate=RATE, audio_kwargs={"hop_s": 0.5})
+    assert overlapping["audio_window_counts"].tolist() == [4]  # windows at 0, 0.5, 1 and 1.5 s
+    torch.testing.assert_close(overlapping["input_features"][2], out["input_features"][1])
+
+
+def test_windows_of_each_clip_follow_the_rows(processor):
+    """Windows go with their clip through pairing, precomputed features and BatchFeature.to()."""
+    clips = [bt.binaural_clip(0, seconds=2.0), bt.binaural_clip(1), bt.binaural_clip(2, seconds=3.5)]
+    out = processor(audio=clips, text="Where?", sampling_rate=RATE)
+    assert out["audio_window_counts"].tolist() == [2, 1, 4]
+    windows = processor.window_features(clips, sampling_rate=RATE)
+    assert [len(w) for w in windows] == [2, 1, 4]
+    assert torch.equal(out["input_features"], torch.cat(windows))
+    asked_twice = processor(audio=clips[2], text=["a?", "b?"], sampling_rate=RATE)
+    assert asked_twice["audio_window_counts"].tolist() == [4, 4]
+    assert torch.equal(asked_twice["input_features"], torch.cat([windows[2], windows[2]]))
+    pairs = processor(audio=clips[::-1], text=["a?", "b?", "c?"], sampling_rate=RATE)
+    assert pairs["audio_window_counts"].tolist() == [4, 1, 2]
+    assert torch.equal(pairs["input_features"], torch.cat(windows[::-1]))
+    from_features = processor(
+        input_features=torch.cat(windows), audio_window_counts=[2, 1, 4], text="Where?", sampling_rate=RATE
+    )
+    for name in out:
+        assert torch.equal(from_features[name], out[name]), name
+    moved = out.to(torch.float16)  # what pipelines do: floats cast, the counts kept as they are
+    assert moved["input_features"].dtype == torch.float16 and torch.equal(
+        moved["audio_window_counts"], out["audio_window_counts"]
+    )
+    assert "audio_window_counts" in processor.model_input_names
+    with pytest.raises(ValueError, match=r"add up to the 7 rows of input_features"):
+        processor(input_features=torch.cat(windows), audio_window_counts=[2, 1, 3], text="Where?")
+    with pytest.raises(ValueError, match="pass it with them, not with audio"):
+        processor(audio=clips, audio_window_counts=[2, 1, 4], text="Where?", sampling_rate=RATE)
 
 
 def test_non_audio_and_missing_files(processor, tmp_path):
@@ -248,6 +288,12 @@ def test_chat_template_renders_the_paper_prompt(processor, tmp_path):
     direct = processor(audio=clip, text="Where?", sampling_rate=RATE)
     for key in direct:
         assert torch.equal(chat_inputs[key], direct[key]), key
+    long_clip = bt.binaural_clip(3, seconds=2.5)  # a long clip in a chat: all its windows
+    messages[0]["content"][0]["audio"] = long_clip
+    chat_inputs = processor.apply_chat_template(messages, tokenize=True, return_dict=True)
+    assert chat_inputs["audio_window_counts"].tolist() == [3]
+    direct = processor(audio=long_clip, text="Where?", sampling_rate=RATE)
+    assert all(torch.equal(chat_inputs[key], direct[key]) for key in direct)
     # the in-tree contract: a prompt with the audio token is used as it is (no second template)
     assert torch.equal(processor(audio=clip, text=prompt, sampling_rate=RATE)["input_ids"], direct["input_ids"])
     with pytest.raises(Exception, match="give exactly one user message"):

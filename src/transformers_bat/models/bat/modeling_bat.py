@@ -1,7 +1,9 @@
 """BAT: a causal language model that answers questions about binaural audio.
 
 Spatial-AST (frozen) encodes a clip into 3 + 512 tokens; a BLIP-2 Q-Former with learnable queries reads them into
-`num_query_tokens` vectors, which a linear layer + LayerNorm map to the LM width. These audio embeddings replace
+`num_query_tokens` vectors, which a linear layer + LayerNorm map to the LM width. A clip longer than the encoder's
+window arrives as several windows: all are encoded together and the Q-Former reads the tokens of all of a clip's
+windows at once, so a clip still gives `num_query_tokens` vectors whatever its length. These audio embeddings replace
 the audio placeholder tokens of `input_ids` (placed before BOS by [`BatProcessor`]), as Voxtral / Granite-Speech
 merge audio with `masked_scatter`. Unlike those two, the language model is kept whole (`AutoModelForCausalLM`, as
 in BLIP-2): any decoder LM that transformers loads works unchanged, with its own head and weight tying, and
@@ -49,6 +51,20 @@ class BatCausalLMOutputWithPast(CausalLMOutputWithPast):
 _LANGUAGE_OUTPUT_FIELDS = frozenset(field.name for field in dataclasses.fields(CausalLMOutputWithPast)) - {"loss"}
 
 
+def _window_counts(audio_window_counts, num_windows: int) -> torch.LongTensor:
+    """`audio_window_counts` checked against the `num_windows` rows of `input_features`, as a CPU LongTensor
+    (one window per clip when None)."""
+    if audio_window_counts is None:
+        return torch.ones(num_windows, dtype=torch.long)
+    counts = torch.as_tensor(audio_window_counts).reshape(-1).long().cpu()
+    if len(counts) == 0 or bool((counts < 1).any()) or int(counts.sum()) != num_windows:
+        raise ValueError(
+            f"audio_window_counts {counts.tolist()} must be positive and add up to the {num_windows} rows of "
+            f"input_features (one count per clip, as BatProcessor returns them)."
+        )
+    return counts
+
+
 class BatMultiModalProjector(nn.Module):
     """Learnable queries read the encoder tokens through a BLIP-2 Q-Former, then Linear + LayerNorm to the LM width.
 
@@ -64,11 +80,22 @@ class BatMultiModalProjector(nn.Module):
         self.linear = nn.Linear(qformer_config.hidden_size, config.text_config.hidden_size)
         self.norm = nn.LayerNorm(config.text_config.hidden_size, eps=config.projector_layer_norm_eps)
 
-    def forward(self, encoder_hidden_states: torch.Tensor) -> torch.Tensor:
-        """(num_clips, encoder_tokens, audio_hidden) -> (num_clips, num_query_tokens, lm_hidden)."""
+    def forward(
+        self, encoder_hidden_states: torch.Tensor, encoder_attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """(num_clips, encoder_tokens, audio_hidden) -> (num_clips, num_query_tokens, lm_hidden).
+
+        `encoder_attention_mask` (num_clips, encoder_tokens), 1 = read, hides the padding of clips with fewer windows
+        than others in the batch; the release passes none (one window per clip, nothing to hide).
+        """
         query = self.query.expand(encoder_hidden_states.shape[0], -1, -1)
         encoder_hidden_states = encoder_hidden_states.to(self.query.dtype)
-        queried = self.qformer(query_embeds=query, encoder_hidden_states=encoder_hidden_states, return_dict=True)
+        queried = self.qformer(
+            query_embeds=query,
+            encoder_hidden_states=encoder_hidden_states,
+            encoder_attention_mask=encoder_attention_mask,
+            return_dict=True,
+        )
         return self.norm(self.linear(queried.last_hidden_state))
 
 
@@ -176,29 +203,50 @@ class BatModel(BatPreTrainedModel):
         return embeddings
 
     # ------------------------------------------------------------------ audio
-    def get_audio_features(self, input_features: torch.Tensor, **kwargs) -> BaseModelOutputWithPooling:
-        """Encode clips: `input_features` (num_clips, 4, frames, mels) -> `pooler_output` (num_clips, queries, lm).
+    def get_audio_features(
+        self, input_features: torch.Tensor, audio_window_counts: torch.LongTensor | None = None, **kwargs
+    ) -> BaseModelOutputWithPooling:
+        """Encode clips: `input_features` (num_windows, 4, frames, mels) -> `pooler_output` (num_clips, queries, lm).
 
-        `last_hidden_state` holds all Spatial-AST tokens (3 CLS + patches), as the projector reads them. Identical
-        clips (one clip asked several questions) are encoded once when the encoder is in eval mode.
+        A clip longer than the encoder's window is given as its windows, in time order, on consecutive rows;
+        `audio_window_counts` (num_clips,) says how many rows each clip has (default: one row per clip, the release's
+        input). Every window goes through Spatial-AST in one call, then the Q-Former reads each clip's windows'
+        tokens concatenated (an encoder attention mask hides the padding when clips have different counts), so the
+        queries see the whole clip and each clip still yields `num_query_tokens` embeddings. A clip of one window
+        gives exactly the release's computation.
+
+        `last_hidden_state` holds all Spatial-AST tokens (3 CLS + patches) of every window, as the projector reads
+        them. Identical windows, and identical clips (one clip asked several questions), are encoded and projected
+        once when the modules are in eval mode.
         """
-        inverse = None
-        if not self.audio_tower.training and input_features.shape[0] > 1:
+        num_windows = input_features.shape[0]
+        counts = _window_counts(audio_window_counts, num_windows)
+        rows = torch.arange(num_windows)  # row of `encoded` holding each window
+        if not self.audio_tower.training and num_windows > 1:
             unique, inverse = torch.unique(input_features.flatten(1), dim=0, return_inverse=True)
-            if unique.shape[0] < input_features.shape[0]:
-                input_features = unique.view(-1, *input_features.shape[1:])
-            else:
-                inverse = None
+            if unique.shape[0] < num_windows:
+                input_features, rows = unique.view(-1, *input_features.shape[1:]), inverse.cpu()
         if self.config.freeze_audio_tower:
             with torch.no_grad():
                 encoded = self.audio_tower(input_features, return_dict=True).last_hidden_state
         else:
             encoded = self.audio_tower(input_features, return_dict=True).last_hidden_state
-        if inverse is not None and self.training:  # projector dropout: one draw per row
-            encoded, inverse = encoded[inverse], None
-        audio_embeds = self.multi_modal_projector(encoded)
+        # each clip as the rows of `encoded` holding its windows, -1 after its last one
+        clips = nn.utils.rnn.pad_sequence(list(rows.split(counts.tolist())), batch_first=True, padding_value=-1)
+        inverse = None
+        if not self.training and clips.shape[0] > 1:  # in training, projector dropout: one draw per clip
+            distinct, inverse = torch.unique(clips, dim=0, return_inverse=True)
+            clips, inverse = (distinct, inverse) if distinct.shape[0] < clips.shape[0] else (clips, None)
+        clips = clips.to(encoded.device)
+        # (clips, windows, tokens, hidden) -> (clips, windows * tokens, hidden): a clip's windows one after another
+        tokens = encoded[clips.clamp(min=0)].flatten(1, 2)
+        mask = None
+        if bool((clips < 0).any()):
+            mask = (clips >= 0).repeat_interleave(encoded.shape[1], dim=1).long()
+        audio_embeds = self.multi_modal_projector(tokens, encoder_attention_mask=mask)
         if inverse is not None:
-            encoded, audio_embeds = encoded[inverse], audio_embeds[inverse]
+            audio_embeds = audio_embeds[inverse.to(audio_embeds.device)]
+        encoded = encoded[rows.to(encoded.device)]  # every window, in input order
         return BaseModelOutputWithPooling(last_hidden_state=encoded, pooler_output=audio_embeds)
 
     def get_placeholder_mask(
@@ -224,7 +272,8 @@ class BatModel(BatPreTrainedModel):
             raise ValueError(
                 f"Audio placeholder tokens and audio clips do not match: {int(per_row.sum())} placeholder tokens "
                 f"({int(per_row.sum()) // num_queries} clips x {num_queries}) but input_features holds {num_clips} "
-                f"clip(s). Build inputs with a BatProcessor whose num_query_tokens is the model's ({num_queries})."
+                f"clip(s) (a clip of several windows counts once when audio_window_counts says so). Build inputs "
+                f"with a BatProcessor whose num_query_tokens is the model's ({num_queries})."
             )
         return special.unsqueeze(-1).expand_as(inputs_embeds)
 
@@ -233,6 +282,7 @@ class BatModel(BatPreTrainedModel):
         input_ids: torch.LongTensor | None = None,
         input_features: torch.FloatTensor | None = None,
         inputs_embeds: torch.FloatTensor | None = None,
+        audio_window_counts: torch.LongTensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Token embeddings with the clips' audio embeddings in place of the placeholders.
 
@@ -244,7 +294,7 @@ class BatModel(BatPreTrainedModel):
             inputs_embeds = self.get_input_embeddings()(input_ids)
         if input_features is None:
             return inputs_embeds, None
-        audio_embeds = self.get_audio_features(input_features).pooler_output
+        audio_embeds = self.get_audio_features(input_features, audio_window_counts).pooler_output
         audio_embeds = audio_embeds.to(inputs_embeds.device, inputs_embeds.dtype)
         mask = self.get_placeholder_mask(input_ids, inputs_embeds, audio_embeds)
         return inputs_embeds.masked_scatter(mask, audio_embeds), audio_embeds
@@ -257,7 +307,15 @@ class BatModel(BatPreTrainedModel):
             )
 
     def _language_model_inputs(
-        self, input_ids, input_features, inputs_embeds, attention_mask, position_ids, cache, past_key_values
+        self,
+        input_ids,
+        input_features,
+        inputs_embeds,
+        attention_mask,
+        position_ids,
+        cache,
+        past_key_values,
+        audio_window_counts=None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.LongTensor | None, Cache | None]:
         """Merged input embeddings, audio embeddings, position ids and the cache, for either forward."""
         if cache is not None and past_key_values is not None:
@@ -266,7 +324,7 @@ class BatModel(BatPreTrainedModel):
         prefill = cache is None or cache.get_seq_length() == 0
         if prefill:
             self._check_audio_given(input_ids, input_features)
-        inputs_embeds, audio_embeds = self.embed_inputs(input_ids, input_features, inputs_embeds)
+        inputs_embeds, audio_embeds = self.embed_inputs(input_ids, input_features, inputs_embeds, audio_window_counts)
         if position_ids is None and attention_mask is not None and attention_mask.ndim == 2 and prefill:
             # left-padded batches: count positions from the first real token (generate() does the same)
             position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
@@ -282,6 +340,7 @@ class BatModel(BatPreTrainedModel):
         inputs_embeds: torch.FloatTensor | None = None,
         use_cache: bool | None = None,
         past_key_values: Cache | None = None,
+        audio_window_counts: torch.LongTensor | None = None,
         **kwargs,
     ) -> BatModelOutputWithPast:
         r"""
@@ -289,7 +348,14 @@ class BatModel(BatPreTrainedModel):
         embeddings or probing. Arguments as in [`BatForConditionalGeneration.forward`].
         """
         inputs_embeds, audio_embeds, position_ids, cache = self._language_model_inputs(
-            input_ids, input_features, inputs_embeds, attention_mask, position_ids, cache, past_key_values
+            input_ids,
+            input_features,
+            inputs_embeds,
+            attention_mask,
+            position_ids,
+            cache,
+            past_key_values,
+            audio_window_counts,
         )
         kwargs.pop("return_dict", None)
         outputs = self.get_decoder()(
@@ -353,8 +419,9 @@ class BatForConditionalGeneration(BatModel, GenerationMixin):
     BAT: Spatial-AST audio tower, Q-Former projector (`multi_modal_projector`) and a causal LM (`language_model`).
 
     Inputs follow the in-tree audio LLMs: `input_ids` hold `num_query_tokens` audio placeholder tokens per clip
-    (before BOS), `input_features` the Spatial-AST features of the clips (one row per placeholder group, in order).
-    `generate()` encodes the audio once, on the prefill step (`input_features` is dropped afterwards).
+    (before BOS), `input_features` the Spatial-AST features of the clips (one row per placeholder group, in order;
+    several rows for a clip longer than the encoder's window, counted by `audio_window_counts`). `generate()` encodes
+    the audio once, before decoding starts.
     """
 
     def __init__(self, config: BatConfig):
@@ -389,6 +456,7 @@ class BatForConditionalGeneration(BatModel, GenerationMixin):
         input_ids: torch.LongTensor | None = None,
         input_features: torch.FloatTensor | None = None,
         inputs_embeds: torch.FloatTensor | None = None,
+        audio_window_counts: torch.LongTensor | None = None,
         **kwargs,
     ):
         """`GenerationMixin.generate` with the audio merged into the prompt embeddings first.
@@ -400,7 +468,7 @@ class BatForConditionalGeneration(BatModel, GenerationMixin):
         if input_features is None:
             self._check_audio_given(input_ids, input_features)
         else:
-            inputs_embeds, _ = self.embed_inputs(input_ids, input_features, inputs_embeds)
+            inputs_embeds, _ = self.embed_inputs(input_ids, input_features, inputs_embeds, audio_window_counts)
         return super().generate(input_ids, inputs_embeds=inputs_embeds, **kwargs)
 
     # ------------------------------------------------------------------ forward
@@ -416,20 +484,31 @@ class BatForConditionalGeneration(BatModel, GenerationMixin):
         use_cache: bool | None = None,
         logits_to_keep: int | torch.Tensor = 0,
         past_key_values: Cache | None = None,
+        audio_window_counts: torch.LongTensor | None = None,
         **kwargs,
     ) -> BatCausalLMOutputWithPast:
         r"""
         input_ids (`torch.LongTensor` of shape `(batch_size, sequence_length)`): token ids with `num_query_tokens`
             audio placeholders per clip (from [`BatProcessor`]).
-        input_features (`torch.FloatTensor` of shape `(num_clips, 4, num_frames, num_mel_bins)`, *optional*):
-            Spatial-AST features, one per placeholder group in reading order.
+        input_features (`torch.FloatTensor` of shape `(num_windows, 4, num_frames, num_mel_bins)`, *optional*):
+            Spatial-AST features of the clips, one per placeholder group in reading order; a clip longer than the
+            encoder's window is its windows on consecutive rows.
         cache (`Cache`, *optional*): the language model's key/value cache; `past_key_values` is its name before
             transformers 5.24 and is accepted under both.
         labels (`torch.LongTensor` of shape `(batch_size, sequence_length)`, *optional*): targets aligned with
             `input_ids`; -100 is ignored. Audio placeholder positions are never scored.
+        audio_window_counts (`torch.LongTensor` of shape `(num_clips,)`, *optional*): rows of `input_features` per
+            clip (from [`BatProcessor`]); default one row per clip.
         """
         inputs_embeds, audio_embeds, position_ids, cache = self._language_model_inputs(
-            input_ids, input_features, inputs_embeds, attention_mask, position_ids, cache, past_key_values
+            input_ids,
+            input_features,
+            inputs_embeds,
+            attention_mask,
+            position_ids,
+            cache,
+            past_key_values,
+            audio_window_counts,
         )
         kwargs.pop("return_dict", None)
         num_items_in_batch = kwargs.pop("num_items_in_batch", None)

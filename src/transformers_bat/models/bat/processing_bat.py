@@ -79,8 +79,11 @@ class BatProcessor(ProcessorMixin):
     generation matches one-by-one generation.
 
     Audio can be a `(2, samples)` array/tensor, a file path (read with soundfile, channels kept), a
-    `{"array", "sampling_rate"}` dict, or a list of those. Clips longer than the feature extractor's window
-    (`max_length_s`) raise unless `truncation=True`.
+    `{"array", "sampling_rate"}` dict, or a list of those. A clip longer than the feature extractor's window
+    (`max_length_s`; 10 s for the paper's model, so one window per SpatialSoundQA clip) is read whole, window by
+    window (`hop_s` apart, back to back by default): `input_features` holds every window and `audio_window_counts`
+    how many each clip has, and the model's Q-Former reads all of a clip's windows together. `truncation=True` keeps
+    only the first window.
 
     The in-tree contract works too: `text` may be full prompts holding the audio token (as `apply_chat_template`
     renders them), each leading audio token standing for the next clip; and `apply_chat_template(messages)` with
@@ -139,7 +142,7 @@ class BatProcessor(ProcessorMixin):
 
     @property
     def model_input_names(self) -> list[str]:
-        return ["input_ids", "attention_mask", "input_features"]
+        return ["input_ids", "attention_mask", "input_features", "audio_window_counts"]
 
     # ------------------------------------------------------------------ text
     def build_prompt(self, question: str) -> str:
@@ -214,48 +217,59 @@ class BatProcessor(ProcessorMixin):
             clips.append((item, rate, name))
         return clips
 
-    def _check_length(self, clip, rate: int | None, name: str, truncation: bool) -> None:
-        shape = tuple(clip.shape) if hasattr(clip, "shape") else np.shape(clip)
-        if len(shape) != 2 or shape[0] != 2:
-            return  # the feature extractor explains channel problems
-        rate = rate or self.feature_extractor.sampling_rate
-        duration = shape[1] / rate
-        limit = self.feature_extractor.max_length_s
-        if duration > limit + 1.0 / rate and not truncation:
-            raise ValueError(
-                f"{name} lasts {duration:.2f} s, longer than the model's {limit:g} s window. Cut it into windows, or "
-                f"pass truncation=True to keep the first {limit:g} s."
-            )
-
     def _check_features(self, input_features) -> torch.Tensor:
         features = torch.as_tensor(input_features)
         extractor = self.feature_extractor
         expected = (4, extractor.num_frames, extractor.num_mel_bins)
         if features.ndim != 4 or tuple(features.shape[1:]) != expected or len(features) == 0:
             raise ValueError(
-                f"input_features must be (clips, {', '.join(map(str, expected))}) from this processor's feature "
+                f"input_features must be (windows, {', '.join(map(str, expected))}) from this processor's feature "
                 f"extractor, got shape {tuple(features.shape)}."
             )
         if not torch.isfinite(features).all():
             raise ValueError("input_features contain NaN or infinite values.")
         return features.float()
 
-    def _features(self, clips, truncation: bool) -> torch.Tensor:
-        rows: list[torch.Tensor | None] = [None] * len(clips)
+    def window_features(
+        self, audio, sampling_rate: int | None = None, hop_s: float | None = None, truncation: bool = False
+    ) -> list[torch.Tensor]:
+        """Features of each clip's windows, one `(num_windows, 4, frames, mels)` tensor per clip, in order.
+
+        What `__call__` feeds the model, for callers that keep features (training on fixed scenes): a clip that fits
+        the feature extractor's window is one window, padded as the release pads it; a longer clip is all its
+        windows (see `SpatialASTFeatureExtractor.window_starts`), never a crop, unless `truncation=True`.
+        """
+        return self._features(self._as_clips(audio, sampling_rate), hop_s, truncation)
+
+    def _features(self, clips, hop_s: float | None, truncation: bool) -> list[torch.Tensor]:
+        per_clip: list[torch.Tensor | None] = [None] * len(clips)
         by_rate: dict[int | None, list[int]] = {}
-        for i, (clip, rate, name) in enumerate(clips):
-            self._check_length(clip, rate, name, truncation)
+        for i, (_, rate, _) in enumerate(clips):
             by_rate.setdefault(None if rate is None else int(rate), []).append(i)
         for rate, indices in by_rate.items():
             batch = [clips[i][0] for i in indices]
-            try:
-                features = self.feature_extractor(batch, sampling_rate=rate, return_tensors="pt").input_features
+            try:  # every window of every clip of this rate in one call
+                features = self.feature_extractor(
+                    batch, sampling_rate=rate, return_tensors="pt", windows=not truncation, hop_s=hop_s
+                )
             except ValueError as error:
                 names = ", ".join(clips[i][2] for i in indices[:5]) + (", ..." if len(indices) > 5 else "")
                 raise ValueError(f"{error} (clips: {names})") from error
-            for row, i in enumerate(indices):
-                rows[i] = features[row]
-        return torch.stack(rows)
+            owner = torch.arange(len(indices)) if truncation else features["clip_index"]
+            for position, i in enumerate(indices):
+                per_clip[i] = features["input_features"][owner == position]
+        return per_clip
+
+    def _check_window_counts(self, audio_window_counts, num_rows: int) -> list[int]:
+        if audio_window_counts is None:
+            return [1] * num_rows
+        counts = torch.as_tensor(audio_window_counts).reshape(-1).tolist()
+        if not counts or any(count < 1 for count in counts) or sum(counts) != num_rows:
+            raise ValueError(
+                f"audio_window_counts {counts} must be positive and add up to the {num_rows} rows of input_features "
+                f"(one count per clip)."
+            )
+        return counts
 
     # ------------------------------------------------------------------ main entry
     def _prompt_rows(self, prompts: list[str], num_clips: int) -> list[tuple[list[int], str]]:
@@ -310,6 +324,8 @@ class BatProcessor(ProcessorMixin):
         truncation: bool = False,
         return_tensors: str | None = "pt",
         input_features: torch.Tensor | None = None,
+        audio_window_counts: torch.Tensor | Sequence[int] | None = None,
+        hop_s: float | None = None,
         images=None,
         videos=None,
         padding: bool | str = True,
@@ -318,7 +334,7 @@ class BatProcessor(ProcessorMixin):
         **kwargs,
     ) -> BatchFeature:
         """Pair clips with questions (or read full prompts) and build `input_ids`, `attention_mask`,
-        `input_features` (+ `labels`).
+        `input_features`, `audio_window_counts` (+ `labels`).
 
         Pairing: one clip with N questions, N clips with one question, or N clips with N questions (pairwise).
         `text` may also be a list of lists, one list of questions per clip (a batch of clips x questions). Text that
@@ -330,13 +346,16 @@ class BatProcessor(ProcessorMixin):
             text: question(s) (the `{instruction}` of the template), or full prompt(s) starting with audio tokens.
             answers: target answer(s) for training, one per row; adds `labels`.
             sampling_rate: rate of array inputs (dict inputs carry their own; files use theirs).
-            truncation: crop clips longer than the window instead of raising.
-            input_features: features `(clips, 4, frames, mels)` computed earlier by this feature extractor,
-                instead of `audio` (training loops that cache the features of fixed scenes).
+            truncation: read only the first window of clips longer than the window (default: every window).
+            input_features: features `(windows, 4, frames, mels)` computed earlier by this feature extractor
+                (e.g. by `window_features`), instead of `audio` (training loops that cache the features of fixed
+                scenes).
+            audio_window_counts: with `input_features`, how many consecutive rows each clip has (default one).
+            hop_s: seconds between the starts of a long clip's windows (default: the window length, no overlap).
             images, videos: not taken by BAT (accepted as None, as generic pipelines pass them).
             padding: rows are always left-padded to the longest; `False` refuses rows of different lengths.
             add_special_tokens: add the tokenizer's BOS to each prompt (False when the prompt already has it).
-            audio_kwargs: `sampling_rate` / `truncation`, as the in-tree processors take them.
+            audio_kwargs: `sampling_rate` / `truncation` / `hop_s`, as the in-tree processors take them.
         """
         if kwargs:
             raise TypeError(f"Unexpected arguments for BatProcessor: {sorted(kwargs)}.")
@@ -349,14 +368,19 @@ class BatProcessor(ProcessorMixin):
                 sampling_rate = value if sampling_rate is None else sampling_rate
             elif key == "truncation":
                 truncation = value
+            elif key == "hop_s":
+                hop_s = value
             else:
                 raise TypeError(f"Unexpected audio_kwargs for BatProcessor: {key!r}.")
         if input_features is not None:
             if audio is not None:
                 raise ValueError("Pass either audio or input_features, not both.")
             input_features = self._check_features(input_features)
-            clips = [(None, None, f"features[{i}]") for i in range(len(input_features))]
+            per_clip = list(input_features.split(self._check_window_counts(audio_window_counts, len(input_features))))
+            clips = [(None, None, f"features[{i}]") for i in range(len(per_clip))]
         else:
+            if audio_window_counts is not None:
+                raise ValueError("audio_window_counts describes input_features: pass it with them, not with audio.")
             clips = self._as_clips(audio, sampling_rate)
         texts = [text] if isinstance(text, str) else text
         is_prompt = isinstance(texts, (list, tuple)) and any(
@@ -371,9 +395,12 @@ class BatProcessor(ProcessorMixin):
             if len(answers) != len(rows):
                 raise ValueError(f"Got {len(answers)} answers for {len(rows)} (clip, question) rows.")
 
-        features = input_features if input_features is not None else self._features(clips, truncation)
-        # one feature row per placeholder group, in reading order
-        features = features[torch.tensor([c for clip_ids, _ in rows for c in clip_ids])]
+        if input_features is None:
+            per_clip = self._features(clips, hop_s, truncation)
+        # the windows of each placeholder group's clip, groups in reading order
+        order = [c for clip_ids, _ in rows for c in clip_ids]
+        features = torch.cat([per_clip[c] for c in order])
+        window_counts = torch.tensor([len(per_clip[c]) for c in order], dtype=torch.long)
 
         tokenizer = self.tokenizer
         sequences, label_rows = [], []
@@ -399,7 +426,12 @@ class BatProcessor(ProcessorMixin):
             input_ids[row, length - len(ids) :] = torch.tensor(ids)
             attention_mask[row, length - len(ids) :] = 1
             labels_tensor[row, length - len(ids) :] = torch.tensor(labels)
-        data = {"input_ids": input_ids, "attention_mask": attention_mask, "input_features": features}
+        data = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "input_features": features,
+            "audio_window_counts": window_counts,
+        }
         if answers is not None:
             data["labels"] = labels_tensor
         output = BatchFeature(data)
@@ -430,7 +462,7 @@ class BatProcessor(ProcessorMixin):
         tokenize = kwargs.pop("tokenize", False)
         return_dict = kwargs.pop("return_dict", False)
         processor_kwargs = dict(kwargs.pop("processor_kwargs", None) or {})
-        for key in ("return_tensors", "sampling_rate", "truncation", "padding", "audio_kwargs"):
+        for key in ("return_tensors", "sampling_rate", "truncation", "hop_s", "padding", "audio_kwargs"):
             if key in kwargs:
                 processor_kwargs[key] = kwargs.pop(key)
         prompts = super().apply_chat_template(conversation, chat_template=chat_template, tokenize=False, **kwargs)
