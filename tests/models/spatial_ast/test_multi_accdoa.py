@@ -104,9 +104,23 @@ def test_the_head_is_optional_and_the_paper_model_has_none(tmp_path):
     outputs = model(features, accdoa_labels=targets)
     assert outputs.accdoa.shape == (2, 3, 3, 4)
     assert torch.allclose(outputs.loss, 2.0 * outputs.accdoa_loss)
-    assert model.decode_sources(outputs) == [[], []]  # the tiny-initialised head starts silent
+    assert torch.allclose(outputs.accdoa[..., :3], torch.zeros(()), atol=1e-2)  # tiny init: the head starts silent
+    untrained = model.decode_sources(outputs, threshold=0.6)  # event scores start at 0.5: nothing detected
+    assert untrained == [[], []] and len(model.decode_sources(outputs, threshold=0.4)[0]) == 3
     outputs.loss.backward()
     assert model.accdoa_head.output.weight.grad.abs().sum() > 0
     model.save_pretrained(tmp_path)
     again = SpatialASTForSpatialAudioClassification.from_pretrained(tmp_path)
     assert torch.allclose(again(features).accdoa, model.eval()(features).accdoa)
+
+
+def test_event_gated_decoding_keeps_short_vectors_of_detected_classes():
+    """Under the squared loss a vector shrinks where its direction is uncertain: with the event head's scores the
+    class is detected by its score and placed by its vectors' direction, however short they are."""
+    accdoa = torch.zeros(1, 3, 3, 4)
+    accdoa[0, 0, 0, :3] = 0.2 * torch.from_numpy(lb.unit_vector(180.0, 0.0)).float()  # a short "dog" vector, left
+    accdoa[0, 1, 1, :3] = 0.9 * torch.from_numpy(lb.unit_vector(0.0, 0.0)).float()  # siren, right, long
+    assert [s["label"] for s in decode_accdoa(accdoa, ID2LABEL)[0]] == ["siren"]  # the ACCDOA rule misses the dog
+    scores = torch.tensor([[0.8, 0.3, 0.1]])  # the event head hears the dog, not the siren
+    sources = decode_accdoa(accdoa, ID2LABEL, event_scores=scores)[0]
+    assert [(s["label"], s["direction"][0], s["activity"]) for s in sources] == [("dog", "left", pytest.approx(0.8))]
