@@ -21,8 +21,8 @@ RECORDS = [
     record("CLASSIFICATION", "Speech", labels=["Speech"]),
     record("DOA", "left, front, above; 2.5m", azimuth_deg=135.0, elevation_deg=10.0, distance_m=2.4),
     record("DOA", "right, behind, below; 1.0m", azimuth_deg=300.0, elevation_deg=-20.0, distance_m=1.0),
-    record("MIXUP_DIRECTION", "Yes"),
-    record("MIXUP_DIRECTION", "No"),
+    record("MIXUP_DIRECTION", "Yes", axis="lateral"),
+    record("MIXUP_DIRECTION", "No", axis="frontal"),
     record("MIXUP_DISTANCE_BOTH", "Yes"),
     record("MIXUP_NONBINARY_DIRECTION", "left"),
     record("MIXUP_NONBINARY_DISTANCE", "1.5m"),
@@ -50,6 +50,8 @@ def test_scores_by_hand():
     assert per_type["DOA"]["distance_error"] == pytest.approx(1 / 3)
     assert per_type["DOA"]["left_right_accuracy"] == 1.0
     assert per_type["MIXUP_DIRECTION"]["binary_accuracy"] == 0.5
+    assert per_type["MIXUP_DIRECTION"]["binary_accuracy_lateral"] == 1.0  # per axis too
+    assert per_type["MIXUP_DIRECTION"]["binary_accuracy_frontal"] == 0.0
     assert per_type["MIXUP_DISTANCE_BOTH"]["binary_accuracy"] == 0.0
     assert summary["unparsed"] == {"MIXUP_DISTANCE_BOTH": 1}
     assert per_type["MIXUP_NONBINARY_DIRECTION"]["accuracy"] == 1.0

@@ -188,3 +188,27 @@ def test_stages_are_evaluated_on_held_out_records_of_their_types(tmp_path):
     with pytest.warns(UserWarning, match="no evaluation records of its question types"):
         history = train_curriculum(model, collator, stage1, tmp_path / "e", arguments, eval_records=type_e_only)
     assert not any("eval_loss" in entry for entry in history["stage1"])
+
+
+def test_frozen_encoder_cache_encodes_each_window_once_and_changes_nothing():
+    from transformers_bat.training.bat_curriculum import frozen_encoder_cache
+
+    model, processor = bt.build_bat("llama", seed=4)
+    model.eval()  # (in training the frozen tower stays in eval mode too; eval here keeps the projector exact)
+    collator = BatQACollator(processor, ToyRenderer())
+    batch = collator(toy_records(4))
+    expected = model(**batch).loss
+    calls = []
+    embeddings = model.audio_tower.embeddings  # runs only when the tower really encodes
+    embeddings.register_forward_pre_hook(lambda module, args: calls.append(args[0].shape[0]))
+    with frozen_encoder_cache(model) as memo:
+        first = model(**batch).loss
+        second = model(**batch).loss
+    assert torch.allclose(first, expected) and torch.allclose(second, expected)
+    assert len(memo) == calls[0] and calls[1:] == []  # the second pass encoded nothing
+    model(**batch)
+    assert len(calls) == 2  # restored: the tower runs again
+    model.audio_tower.requires_grad_(True)
+    with frozen_encoder_cache(model) as memo:
+        model(**batch)
+    assert memo == {}  # a tower that trains is never memoised

@@ -122,8 +122,13 @@ class QAScores:
                         metrics[name].append(value)
             elif question_type in qt.BINARY_TYPES:
                 true = answer_parsing.parse_yes_no(record["answer"])
-                metrics["binary_accuracy"].append(0.0)
-                metrics["binary_accuracy"][-1] = float(answer_parsing.parse_yes_no(prediction) == true)
+                # per axis as well (lateral / frontal / vertical direction questions; distance questions have none)
+                names = ["binary_accuracy"] + ([f"binary_accuracy_{record['axis']}"] if record.get("axis") else [])
+                for name in names:
+                    metrics[name].append(0.0)
+                correct = float(answer_parsing.parse_yes_no(prediction) == true)
+                for name in names:
+                    metrics[name][-1] = correct
             elif question_type == qt.MIXUP_NONBINARY_DIRECTION:
                 true = answer_parsing.parse_direction_word(record["answer"])
                 metrics["accuracy"].append(0.0)

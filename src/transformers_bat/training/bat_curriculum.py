@@ -12,16 +12,19 @@ so an interrupted run ends where an uninterrupted one would.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
+from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..data import question_types as qt
@@ -94,6 +97,43 @@ class BatQACollator:
             text=[record["question"] for record in records],
             answers=[record["answer"] for record in records] if self.with_answers else None,
         )
+
+
+@contextmanager
+def frozen_encoder_cache(model: torch.nn.Module):
+    """While BAT trains on a frozen audio tower (eval mode, no gradients), encode each distinct window once.
+
+    The tower's outputs are memoised by the bytes of the window's features, so a scene asked many questions over
+    several epochs is encoded once: with whole 10-s scenes in 1-s windows the tower is most of a step's cost. The
+    outputs are exactly what the tower would give (it is deterministic in eval mode); nothing is memoised while it
+    trains. About 14 kB per window at the demo's size. The tower's own `forward` is restored on exit.
+    """
+    from ..models.spatial_ast.modeling_spatial_ast import SpatialASTModel
+
+    towers = [module for module in model.modules() if isinstance(module, SpatialASTModel)]
+    if len(towers) != 1:
+        raise ValueError(f"Expected one Spatial-AST audio tower in the model, found {len(towers)}.")
+    tower = towers[0]
+    original = tower.forward
+    memo: dict[bytes, torch.Tensor] = {}
+
+    def forward(input_features, *args, **kwargs):
+        frozen = not tower.training and not any(p.requires_grad for p in tower.parameters())
+        if not frozen or args or any(kwargs.get(k) for k in ("output_hidden_states", "output_attentions")):
+            return original(input_features, *args, **kwargs)
+        rows = input_features.detach().cpu().contiguous()
+        keys = [hashlib.blake2b(row.numpy().tobytes(), digest_size=16).digest() for row in rows]
+        missing = [i for i, key in enumerate(keys) if key not in memo and key not in keys[:i]]
+        if missing:
+            encoded = original(input_features[missing], return_dict=True).last_hidden_state
+            memo.update({keys[i]: hidden for i, hidden in zip(missing, encoded)})
+        return BaseModelOutput(last_hidden_state=torch.stack([memo[key] for key in keys]))
+
+    tower.forward = forward
+    try:
+        yield memo
+    finally:
+        del tower.forward  # back to the class's method
 
 
 def stage_records(records: Sequence[Mapping], stage: str) -> list[Mapping]:
