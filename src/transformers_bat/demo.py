@@ -76,6 +76,9 @@ class DemoSettings:
     bat_epochs_per_stage: tuple[float, float, float] = (6.0, 3.0, 2.0)
     bat_batch_size: int = 16
     bat_learning_rate: float = 5e-4  # 2e-3 lets the from-scratch LM fall back on the language prior
+    # the small BAT hears each scene's loudest 1-s window: all ten windows made its training ~6x longer than the
+    # demo's budget on 2 cores (saved with its processor, so the pipeline reads clips the same way)
+    bat_audio_windows: str = "loudest"
     max_new_tokens: int = 16
     log: list[str] = field(default_factory=list, repr=False)
 
@@ -361,7 +364,9 @@ def train_demo_bat(settings: DemoSettings, encoder, train_records, renderer):
     )
     bat.generation_config.num_beams = 1
     bat.generation_config.max_new_tokens = settings.max_new_tokens
-    processor = BatProcessor.from_config(bat.config, tokenizer, max_length_s=settings.window_s)
+    processor = BatProcessor.from_config(
+        bat.config, tokenizer, audio_windows=settings.bat_audio_windows, max_length_s=settings.window_s
+    )
     collator = BatQACollator(processor, renderer, cache_features=True)  # scenes are fixed: featurise each once
     histories = {}
     for stage, epochs in zip(("stage1", "stage2", "stage3"), settings.bat_epochs_per_stage):

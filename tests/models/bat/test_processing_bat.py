@@ -323,3 +323,25 @@ def test_gradio_tuples_and_stereo_fetch(processor, tmp_path):
     fetched = processor.feature_extractor.fetch_audio(str(tmp_path / "scene.wav"))
     assert fetched["array"].shape == clip.shape and fetched["sampling_rate"] == RATE
     np.testing.assert_array_equal(fetched["array"], clip)
+
+
+def test_loudest_window_option_keeps_one_window_and_is_saved(tmp_path):
+    """`audio_windows="loudest"` (the demo's budget option) keeps each clip's loudest window, and the choice travels
+    with the saved processor so inference reads clips as training did."""
+    _, processor = bt.build_bat("llama", seed=0)
+    loudest = BatProcessor(
+        processor.feature_extractor,
+        processor.tokenizer,
+        num_query_tokens=processor.num_query_tokens,
+        audio_windows="loudest",
+    )
+    clip = np.zeros((2, 3 * bt.SAMPLING_RATE), dtype=np.float32)
+    clip[:, 70_000:72_000] = np.random.default_rng(0).standard_normal((2, 2000))  # a burst in the third second
+    every = processor(audio=clip, text="Where?", sampling_rate=bt.SAMPLING_RATE)
+    one = loudest(audio=clip, text="Where?", sampling_rate=bt.SAMPLING_RATE)
+    assert every["audio_window_counts"].tolist() == [3] and one["audio_window_counts"].tolist() == [1]
+    assert torch.equal(one["input_features"][0], every["input_features"][2])
+    loudest.save_pretrained(tmp_path)
+    assert BatProcessor.from_pretrained(tmp_path).audio_windows == "loudest"
+    with pytest.raises(ValueError, match="audio_windows must be"):
+        BatProcessor(processor.feature_extractor, processor.tokenizer, audio_windows="middle")

@@ -97,6 +97,10 @@ class BatProcessor(ProcessorMixin):
         num_query_tokens (`int`, *optional*, defaults to 64): placeholders per clip (the model's query count).
         prompt_template (`str`, *optional*): template with an `{instruction}` field.
         chat_template (`str`, *optional*): defaults to one rendering a user turn as `prompt_template` does.
+        audio_windows (`str`, *optional*, defaults to `"all"`): `"all"` reads every window of a long clip;
+            `"loudest"` keeps only each clip's loudest window (most mel energy over both ears), a budget option for
+            small models trained that way (the demo's BAT). Saved with the processor, so inference reads clips the
+            way training did.
     """
 
     def __init__(
@@ -107,9 +111,13 @@ class BatProcessor(ProcessorMixin):
         num_query_tokens: int = 64,
         prompt_template: str = BAT_PROMPT_TEMPLATE,
         chat_template: str | None = None,
+        audio_windows: str = "all",
     ):
         if "{instruction}" not in prompt_template:
             raise ValueError(f"prompt_template must contain '{{instruction}}', got {prompt_template!r}.")
+        if audio_windows not in ("all", "loudest"):
+            raise ValueError(f"audio_windows must be 'all' or 'loudest', got {audio_windows!r}.")
+        self.audio_windows = audio_windows
         self.audio_token = audio_token
         self.num_query_tokens = num_query_tokens
         self.prompt_template = prompt_template
@@ -127,7 +135,7 @@ class BatProcessor(ProcessorMixin):
         tokenizer.padding_side = "left"
 
     @classmethod
-    def from_config(cls, config, tokenizer, **feature_extractor_kwargs) -> BatProcessor:
+    def from_config(cls, config, tokenizer, audio_windows: str = "all", **feature_extractor_kwargs) -> BatProcessor:
         """Processor matching a [`BatConfig`]: feature shape from `audio_config`, token and template from `config`."""
         audio = config.audio_config
         feature_extractor_kwargs.setdefault("num_frames", audio.num_frames)
@@ -138,6 +146,7 @@ class BatProcessor(ProcessorMixin):
             audio_token=config.audio_token,
             num_query_tokens=config.num_query_tokens,
             prompt_template=config.prompt_template,
+            audio_windows=audio_windows,
         )
 
     @property
@@ -258,6 +267,11 @@ class BatProcessor(ProcessorMixin):
             owner = torch.arange(len(indices)) if truncation else features["clip_index"]
             for position, i in enumerate(indices):
                 per_clip[i] = features["input_features"][owner == position]
+        if self.audio_windows == "loudest":  # log-mel dB of both ears back to power, summed over the window
+            per_clip = [
+                windows[(10.0 ** (windows[:, :2].double() / 10.0)).sum((1, 2, 3)).argmax()][None]
+                for windows in per_clip
+            ]
         return per_clip
 
     def _check_window_counts(self, audio_window_counts, num_rows: int) -> list[int]:
