@@ -317,9 +317,14 @@ def answer(models: Models, audio, question: str) -> SpaceAnswer:
     duration_s = waveform.shape[1] / rate
     window_s = float(models.qa.processor.feature_extractor.max_length_s)
     windows = len(description["segments"])
-    listened = f"BAT listened to the whole {duration_s:.1f} s clip" + (
-        f", in {window_s:g} s windows." if duration_s > window_s else "."
-    )
+    if getattr(models.qa.processor, "audio_windows", "all") == "loudest" and duration_s > window_s:
+        listened = (
+            f"BAT listened to the loudest {window_s:g} s window of the {duration_s:.1f} s clip (as it was trained)."
+        )
+    else:
+        listened = f"BAT listened to the whole {duration_s:.1f} s clip" + (
+            f", in {window_s:g} s windows." if duration_s > window_s else "."
+        )
     return SpaceAnswer(
         answer=result["answer"],
         answer_details=describe_answer(result["answer"]),

@@ -376,7 +376,7 @@ def test_page_answers_in_a_real_browser(browser_ready, space_url, tmp_path):
             expect(page.locator("#question textarea")).to_have_value(first_scene["question"], timeout=30_000)
             expect(uploaded).to_have_attribute("href", re.compile(re.escape(first_scene["file"]) + "$"))
             page.locator("#submit").click()
-            expect(status).to_contain_text("of the 4.0 s clip", timeout=60_000)
+            expect(status).to_contain_text("the whole 4.0 s clip", timeout=60_000)
             assert answer.input_value().strip()
 
             # 3. a mono upload is refused with the message

@@ -68,7 +68,7 @@ def test_layout_has_the_release_key_count():
 def test_converted_folder_holds_safetensors_config_and_preprocessor(converted):
     # the code, so the folder loads with trust_remote_code where the package is not installed
     code = ["configuration_spatial_ast.py", "feature_extraction_spatial_ast.py", "modeling_spatial_ast.py"]
-    code += ["labels.py", "remote_code.py", "spatial_audio_classification.py"]
+    code += ["labels.py", "multi_accdoa.py", "remote_code.py", "spatial_audio_classification.py"]
     expected = ["README.md", "config.json", *code, "model.safetensors", "preprocessor_config.json"]
     assert sorted(os.listdir(converted)) == sorted(expected)
     from huggingface_hub import ModelCard

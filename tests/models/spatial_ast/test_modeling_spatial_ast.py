@@ -417,6 +417,7 @@ def test_save_remote_code_false_writes_weights_and_config_only(tmp_path):
         "configuration_spatial_ast.py",
         "modeling_spatial_ast.py",
         "labels.py",
+        "multi_accdoa.py",
         "feature_extraction_spatial_ast.py",
         "remote_code.py",
         "spatial_audio_classification.py",
