@@ -220,6 +220,12 @@ class SpatialAudioCollator:
             self._cache.popitem(last=False)
         return source
 
+    def _rirs(self, examples: Sequence[EncoderExample]) -> torch.Tensor:
+        """The examples' RIRs (B, 2, longest) on `device`, zero-padded to the longest."""
+        rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in examples]
+        length = max(r.shape[-1] for r in rirs)
+        return torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs]).to(self.device)
+
     def _event_targets(self, scenes: Sequence[EncoderScene]) -> torch.Tensor:
         targets = torch.zeros(len(scenes), len(self.label2id))
         for row, scene in enumerate(scenes):
@@ -262,9 +268,7 @@ class SpatialAudioCollator:
             weight = lam[:, None].to(self.device)
             sources = weight * sources + (1 - weight) * sources[partners.to(self.device)]
             events = lam[:, None] * events + (1 - lam[:, None]) * events[partners]
-        rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in examples]
-        length = max(r.shape[-1] for r in rirs)
-        rirs = torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs]).to(self.device)
+        rirs = self._rirs(examples)
         crop = self.feature_extractor.num_samples
         if crop >= sources.shape[-1]:
             return spatialize(sources, rirs), events
@@ -284,9 +288,7 @@ class SpatialAudioCollator:
         flat = [example for scene in scenes for example in scene]
         owner = torch.tensor([row for row, scene in enumerate(scenes) for _ in scene], device=self.device)
         dry = torch.stack([self._source(example.audio_id) for example in flat]).to(self.device)
-        rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in flat]
-        length = max(r.shape[-1] for r in rirs)
-        rirs = torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs]).to(self.device)
+        rirs = self._rirs(flat)
         wet = spatialize(dry, rirs)
         if len(flat) == len(scenes):
             return wet
@@ -305,9 +307,7 @@ class SpatialAudioCollator:
         gain_db = rng.uniform(*self.source_gain_db, len(flat)) if self.train else np.zeros(len(flat))
         gain = torch.where(first, 1.0, torch.from_numpy(10.0 ** (gain_db / 20.0)).float()).to(self.device)
         dry = torch.stack([self._source(example.audio_id) for example in flat]).to(self.device) * gain[:, None]
-        rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in flat]
-        length = max(r.shape[-1] for r in rirs)
-        rirs = torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs]).to(self.device)
+        rirs = self._rirs(flat)
         crop = self.feature_extractor.num_samples
         if crop >= dry.shape[-1]:
             wet = spatialize(dry, rirs)
