@@ -65,6 +65,23 @@ def pool_window_logits(outputs: SpatialAudioClassifierOutput, clip_index) -> Spa
     return SpatialAudioClassifierOutput(event_logits=event_logits, **pooled)
 
 
+def encode_windows(
+    model, clips: torch.Tensor, extractor, batch_size: int, hop_s: float | None = None, names=LOGIT_NAMES, device=None
+) -> tuple[SpatialAudioClassifierOutput, torch.Tensor]:
+    """Every window of whole clips (B, 2, samples) through the model, `batch_size` windows at a time: the window
+    outputs named `names` and the clip each window belongs to. `device`: where the features are computed (None: as
+    the extractor does)."""
+    windows = extractor(
+        clips, sampling_rate=SAMPLE_RATE, windows=True, hop_s=hop_s, return_tensors="pt", device=device
+    )
+    model_device = next(model.parameters()).device
+    parts = [model(input_features=rows.to(model_device)) for rows in windows["input_features"].split(batch_size)]
+    outputs = SpatialAudioClassifierOutput(
+        **{name: torch.cat([getattr(part, name) for part in parts]) for name in names}
+    )
+    return outputs, torch.as_tensor(np.asarray(windows["clip_index"])).reshape(-1)
+
+
 def _event_targets(examples: Sequence, label2id: dict[str, int]) -> np.ndarray:
     targets = np.zeros((len(examples), len(label2id)), dtype=np.float32)
     for row, example in enumerate(examples):
@@ -104,7 +121,6 @@ def predict_spatial_ast(
             f"the label spaces do not match."
         )
     model.eval()
-    device = next(model.parameters()).device
     extractor = collator.feature_extractor
     on_device = collator.device if collator.device.type != "cpu" else None
     outputs = {key: [] for key in ("event_scores", "distance_m", "azimuth_deg", "elevation_deg")}
@@ -116,14 +132,8 @@ def predict_spatial_ast(
             if waveforms is None:
                 waveforms = np.empty((len(examples), *clips.shape[1:]), dtype=np.float32)
             waveforms[start : start + len(chunk)] = clips.cpu().numpy()
-        windows = extractor(
-            clips, sampling_rate=SAMPLE_RATE, windows=True, hop_s=hop_s, return_tensors="pt", device=on_device
-        )
-        parts = [model(input_features=rows.to(device)) for rows in windows["input_features"].split(batch_size)]
-        window_outputs = SpatialAudioClassifierOutput(
-            **{name: torch.cat([getattr(part, name) for part in parts]) for name in LOGIT_NAMES}
-        )
-        result = pool_window_logits(window_outputs, windows["clip_index"])
+        window_outputs, clip_index = encode_windows(model, clips, extractor, batch_size, hop_s, device=on_device)
+        result = pool_window_logits(window_outputs, clip_index)
         outputs["event_scores"].append(torch.sigmoid(result.event_logits.float()).cpu().numpy())
         outputs["distance_m"].append(lb.index_to_distance(result.distance_logits.argmax(-1).cpu().numpy()))
         outputs["azimuth_deg"].append(lb.index_to_azimuth(result.azimuth_logits.argmax(-1).cpu().numpy()))

@@ -48,9 +48,8 @@ def predict_sources(
     clustered per class by direction over the clip, `pool_window_sources`) or by the paper's heads
     (`heads="release"`: the windows pooled as `predict_spatial_ast` pools them, then every detected event at the
     one predicted direction: the baseline the multi-source head is measured against)."""
-    from ..models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
     from ..models.spatial_ast.multi_accdoa import pool_window_sources
-    from .encoder_evaluation import LOGIT_NAMES, pool_window_logits
+    from .encoder_evaluation import LOGIT_NAMES, encode_windows, pool_window_logits
 
     if not scenes:
         raise ValueError("Nothing to evaluate: the scene list is empty.")
@@ -59,19 +58,11 @@ def predict_sources(
     if heads == "accdoa" and getattr(model, "accdoa_head", None) is None:
         raise ValueError("The model has no multi-ACCDOA head (num_accdoa_tracks = 0): it describes one source.")
     model.eval()
-    device = next(model.parameters()).device
     names = (*LOGIT_NAMES, "accdoa") if heads == "accdoa" else LOGIT_NAMES
     found: list[list[dict]] = []
     for start in tqdm(range(0, len(scenes), batch_size), desc="evaluating sources", disable=not progress):
         clips = collator.render_whole(list(scenes[start : start + batch_size]))
-        windows = collator.feature_extractor(
-            clips, sampling_rate=32000, windows=True, hop_s=hop_s, return_tensors="pt"
-        )
-        parts = [model(input_features=rows.to(device)) for rows in windows["input_features"].split(batch_size)]
-        outputs = SpatialAudioClassifierOutput(
-            **{name: torch.cat([getattr(p, name) for p in parts]) for name in names}
-        )
-        clip_index = torch.as_tensor(windows["clip_index"]).reshape(-1)
+        outputs, clip_index = encode_windows(model, clips, collator.feature_extractor, batch_size, hop_s, names)
         if heads == "accdoa":
             per_window = model.decode_sources(outputs, threshold=threshold)
             for clip in range(int(clip_index.max()) + 1):
