@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transformers_bat import labels as lb
 from transformers_bat.simulation import ProceduralCatalogue, RIRBank, RIRInfo
 
 
@@ -25,9 +24,6 @@ class ToyRIRBank(RIRBank):
                     azimuth_deg=azimuth,
                     elevation_deg=elevation,
                     distance_m=distance,
-                    azimuth_index=int(lb.azimuth_to_index(azimuth)),
-                    elevation_index=int(lb.elevation_to_index(elevation)),
-                    distance_index=int(lb.distance_to_index(distance)),
                     source_position=(0.0, 0.0, 0.0),
                     listener_position=(0.0, 0.0, 0.0),
                     heading_deg=0.0,

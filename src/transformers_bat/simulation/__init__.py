@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from ..lazy_exports import lazy_exports
 
 _EXPORTS = {
-    "SpatialLabel": ".geometry",
     "listener_offset": ".geometry",
     "spatial_label": ".geometry",
     "world_position": ".geometry",
@@ -42,7 +41,6 @@ __all__ = [
     "SimulatedRIRBank",
     "SoundCatalogue",
     "SoundSpacesRIRBank",
-    "SpatialLabel",
     "listener_offset",
     "mix_sources",
     "prepare_source",
@@ -56,7 +54,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from . import spatialize  # the module: spatialize.spatialize(sources, rirs) is the batched convolution
-    from .geometry import SpatialLabel, listener_offset, spatial_label, world_position
+    from .geometry import listener_offset, spatial_label, world_position
     from .rir_bank import (
         BankSettings,
         RIRBank,

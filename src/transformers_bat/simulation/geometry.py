@@ -12,8 +12,6 @@ The listener frame is the one ``labels.py`` uses: +x right, +y up, -z front.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import labels
@@ -75,49 +73,16 @@ def world_position(
     )
 
 
-class OctantWords:
-    """Octant words and number of anything with `azimuth_deg` and `elevation_deg` (labels, RIR metadata)."""
-
-    azimuth_deg: float
-    elevation_deg: float
-
-    @property
-    def direction_words(self) -> tuple[str, str, str]:
-        """(lateral, frontal, vertical) SpatialSoundQA words, e.g. ("left", "front", "below")."""
-        return labels.direction_words(self.azimuth_deg, self.elevation_deg)
-
-    @property
-    def octant_index(self) -> int:
-        return labels.octant_index(self.azimuth_deg, self.elevation_deg)
-
-
-@dataclass(frozen=True)
-class SpatialLabel(OctantWords):
-    """Where a source is relative to the listener, continuous and as the release's class indices."""
-
-    azimuth_deg: float
-    elevation_deg: float
-    distance_m: float
-    azimuth_index: int
-    elevation_index: int
-    distance_index: int
-
-
-def label_from_offset(offset) -> SpatialLabel:
-    """Label of one listener-frame offset (3,)."""
+def label_from_offset(offset) -> labels.Placement:
+    """Placement (direction, distance; class indices and words derived) of one listener-frame offset (3,)."""
     dx, dy, dz = _as_xyz(offset, "offset")
     azimuth_deg, elevation_deg, distance_m = labels.spherical_from_offset(dx, dy, dz)
-    return SpatialLabel(
-        azimuth_deg=float(azimuth_deg),
-        elevation_deg=float(elevation_deg),
-        distance_m=float(distance_m),
-        azimuth_index=int(labels.azimuth_to_index(azimuth_deg)),
-        elevation_index=int(labels.elevation_to_index(elevation_deg)),
-        distance_index=int(labels.distance_to_index(distance_m)),
-    )
+    return labels.Placement(float(azimuth_deg), float(elevation_deg), float(distance_m))
 
 
-def spatial_label(source_position, listener_position, heading_deg=None, frame: str = SIMULATOR_FRAME) -> SpatialLabel:
+def spatial_label(
+    source_position, listener_position, heading_deg=None, frame: str = SIMULATOR_FRAME
+) -> labels.Placement:
     """Label of one source seen by one listener, in either world frame (see the module docstring)."""
     return label_from_offset(listener_offset(source_position, listener_position, heading_deg, frame))
 

@@ -39,7 +39,7 @@ from ..files import (
     short_hash,
 )
 from ..worker_processes import exit_with_parent
-from .geometry import AUTHORS_FRAME, OctantWords, label_from_offset, listener_offset
+from .geometry import AUTHORS_FRAME, label_from_offset, listener_offset
 from .rir_rendering import BinauralRenderer, PlacementConfig, Scene, place_source, target_for_index
 from .rooms import sample_room
 
@@ -64,8 +64,8 @@ class RIRFileError(OSError):
 # Records
 
 
-@dataclass(frozen=True)
-class RIRInfo(OctantWords):
+@dataclass(frozen=True, kw_only=True)
+class RIRInfo(labels.Placement):
     """What is known about one RIR of a bank.
 
     Positions are in the bank's own world frame: the authors' (+x right, +y up, -z front) for their release, our
@@ -76,12 +76,6 @@ class RIRInfo(OctantWords):
 
     reverb_id: str
     room_id: str
-    azimuth_deg: float
-    elevation_deg: float
-    distance_m: float
-    azimuth_index: int
-    elevation_index: int
-    distance_index: int
     source_position: tuple[float, float, float]
     listener_position: tuple[float, float, float]
     heading_deg: float | None = None
@@ -198,7 +192,9 @@ class SoundSpacesRIRBank(RIRBank):
                         room_id=record["fname"].split("/")[0],
                         source_position=source,
                         listener_position=sensor,
-                        **asdict(label),
+                        azimuth_deg=label.azimuth_deg,
+                        elevation_deg=label.elevation_deg,
+                        distance_m=label.distance_m,
                     )
                 )
         super().__init__(infos)
@@ -320,9 +316,6 @@ def _info_from_record(record: dict) -> RIRInfo:
         azimuth_deg=float(record["azimuth_deg"]),
         elevation_deg=float(record["elevation_deg"]),
         distance_m=float(record["distance_m"]),
-        azimuth_index=int(record["azimuth_index"]),
-        elevation_index=int(record["elevation_index"]),
-        distance_index=int(record["distance_index"]),
         source_position=_parse_xyz(record["source_position"], record["fname"]),
         listener_position=_parse_xyz(record["sensor_position"], record["fname"]),
         heading_deg=float(record["heading_deg"]),
@@ -422,7 +415,7 @@ def _record(index: int, scene: Scene, shard: str, offset: int, num_samples: int)
         "room_id": room_id,
         "rt60_s": scene.room.rt60_s,
         "room": scene.room.to_dict(),
-        **asdict(scene.label),
+        **scene.label.placement_fields(),
         "index": index,
         "shard": shard,
         "shard_offset": offset,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import labels
-from .geometry import SIMULATOR_FRAME, SpatialLabel, octant_ranges, spatial_label, world_position
+from .geometry import SIMULATOR_FRAME, octant_ranges, spatial_label, world_position
 from .hrtf import HRIRSet, oriented
 from .rooms import RoomSpec, build_room
 
@@ -38,7 +38,7 @@ class Scene:
     listener_position: tuple[float, float, float]
     heading_deg: float
     source_position: tuple[float, float, float]
-    label: SpatialLabel = field(init=False, compare=False)
+    label: labels.Placement = field(init=False, compare=False)
 
     def __post_init__(self):
         for name in ("listener_position", "source_position"):

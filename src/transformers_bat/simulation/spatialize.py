@@ -2,7 +2,8 @@
 
 each mono source is the first channel of its clip, resampled to 32 kHz, RMS-normalised to -14 dBFS and
 padded/cropped to 10 s; it is convolved (FFT, full) with its binaural RIR padded/cropped to 64,000 samples and
-truncated to the clip length; two sources are mixed as ``(w1 + w2) / 2`` with no renormalisation.
+truncated to the clip length; two sources are mixed as ``(w1 + w2) / 2`` with no renormalisation (scenes of more
+sources, beyond the release, as ``sum / N``).
 
 The convolution is a batched torch FFT (CPU or GPU, float32): the data loader calls it when a sample is read.
 """
@@ -212,21 +213,27 @@ def _convolve_torch(sources: torch.Tensor, rirs: torch.Tensor, fft_length: int, 
     return output
 
 
-def mix_sources(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """Two spatialised sources mixed as in the release: ``(first + second) / 2``, no renormalisation."""
-    return (first + second) / 2
+def mix_sources(*sources: torch.Tensor) -> torch.Tensor:
+    """Spatialised sources mixed as the release mixes two: their mean (``(first + second) / 2``), no
+    renormalisation; N sources give ``sum / N``, so each keeps the level it would have among two."""
+    if not sources:
+        raise ValueError("mix_sources needs at least one source")
+    total = sources[0]
+    for source in sources[1:]:
+        total = total + source
+    return total / len(sources)
 
 
 def render_scene(clips, rirs, num_samples: int = NUM_SAMPLES, rir_length: int = RIR_LENGTH) -> np.ndarray:
-    """One record's binaural audio (2, num_samples) float32 from one or two ``(audio, sample_rate)`` clips and
-    as many (2, L) RIRs (source ``k`` is heard through ``rirs[k]``)."""
-    if len(clips) != len(rirs) or len(clips) not in (1, 2):
-        raise ValueError(f"need one or two clips with one RIR each, got {len(clips)} clips and {len(rirs)} RIRs")
+    """One scene's binaural audio (2, num_samples) float32 from ``(audio, sample_rate)`` clips and as many (2, L)
+    RIRs (source ``k`` is heard through ``rirs[k]``), mixed by :func:`mix_sources`."""
+    if len(clips) != len(rirs) or not clips:
+        raise ValueError(f"need one or more clips with one RIR each, got {len(clips)} clips and {len(rirs)} RIRs")
     sources = torch.stack([prepare_source(audio, rate, num_samples) for audio, rate in clips])
     responses = [fit_rir(torch.as_tensor(np.asarray(rir, dtype=np.float32)), rir_length) for rir in rirs]
     for rir in responses:
         if rir.ndim != 2 or rir.shape[0] != 2:
             raise ValueError(f"each RIR must be (2, L), got shape {tuple(rir.shape)}")
     rendered = spatialize(sources, torch.stack(responses), rir_length=None)
-    mixed = rendered[0] if len(clips) == 1 else mix_sources(rendered[0], rendered[1])
+    mixed = rendered[0] if len(clips) == 1 else mix_sources(*rendered)
     return mixed.numpy().astype(np.float32, copy=False)
