@@ -34,25 +34,17 @@ def naive_records(pool: ScenePool, count: int, seed: int = 0) -> list[dict]:
         c1 = rng.randrange(pool.num_clips)
         record = {
             "question_type": question_type,
-            "labels": list(pool.clip_labels[c1]),
-            "azimuth_deg": float(pool.azimuth_deg[r1]),
-            "elevation_deg": float(pool.elevation_deg[r1]),
-            "distance_m": float(pool.distance_m[r1]),
+            "sources": [source(pool, c1, r1)],
             "form": "both",
             "direction": "left",
             "axis": "lateral",
         }
-        if question_type not in qt.SINGLE_SOURCE_TYPES:
+        if qt.num_sources(question_type)[0] > 1:
             r2 = rng.choice(by_room[pool.room_ids[r1]])
             c2 = rng.randrange(pool.num_clips)
             if r2 == r1 or pool.octant[r1] == pool.octant[r2] or set(pool.clip_labels[c1]) & set(pool.clip_labels[c2]):
                 continue
-            record |= {
-                "labels2": list(pool.clip_labels[c2]),
-                "azimuth_deg2": float(pool.azimuth_deg[r2]),
-                "elevation_deg2": float(pool.elevation_deg[r2]),
-                "distance_m2": float(pool.distance_m[r2]),
-            }
+            record["sources"].append(source(pool, c2, r2))
             if (
                 question_type == qt.MIXUP_NONBINARY_SOURCE
                 and derive_answer_safe(record | {"direction": "left"}) is None
@@ -63,6 +55,17 @@ def naive_records(pool: ScenePool, count: int, seed: int = 0) -> list[dict]:
             continue
         records.append(record | {"answer": answer})
     return records
+
+
+def source(pool: ScenePool, clip: int, rir: int) -> dict:
+    return {
+        "audio_id": pool.clip_ids[clip],
+        "reverb_id": pool.reverb_ids[rir],
+        "labels": list(pool.clip_labels[clip]),
+        "azimuth_deg": float(pool.azimuth_deg[rir]),
+        "elevation_deg": float(pool.elevation_deg[rir]),
+        "distance_m": float(pool.distance_m[rir]),
+    }
 
 
 def derive_answer_safe(record):

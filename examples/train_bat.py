@@ -79,11 +79,11 @@ def hold_out_scenes(records: list[dict], fraction: float, seed: int) -> tuple[li
     """Split records by scene (all questions about one scene stay on one side), deterministically per seed."""
     import numpy as np
 
-    from transformers_bat.training.bat_curriculum import SCENE_FIELDS
+    from transformers_bat.data.records import scene_of
 
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"--eval_fraction must be in [0, 1), got {fraction}.")
-    keys = [tuple(str(record.get(name)) for name in SCENE_FIELDS) for record in records]
+    keys = [scene_of(record).key for record in records]
     scenes = sorted(set(keys))
     count = int(round(fraction * len(scenes)))
     if fraction > 0 and count == 0 and len(scenes) > 1:

@@ -54,10 +54,39 @@ def test_generate_then_resume_then_load_and_render(bank_dir, tmp_path, capsys):
         assert record["answer"] == derive_answer(record)
     catalogue = ProceduralCatalogue(clips_per_class=3, seed=5)
     renderer = SceneRenderer(bank_dir, catalogue, num_samples=32_000)
-    mixture = stage3["test"].filter(lambda r: r["audio_id2"] is not None)[0]
+    mixture = stage3["test"].filter(lambda r: len(r["sources"]) == 2)[0]
     waveform = renderer.render(mixture)
     assert waveform.shape == (2, 32_000) and np.isfinite(waveform).all() and np.abs(waveform).max() > 0
     np.testing.assert_array_equal(waveform, renderer.render(mixture))
+
+
+def test_max_sources_three_writes_stage4_answered_parsed_and_scored_end_to_end(bank_dir, tmp_path, capsys):
+    from transformers_bat.answer_parsing import parse_answer
+    from transformers_bat.evaluation.qa_metrics import score_answers
+
+    out = tmp_path / "ssqa3"
+    argv = ["generate-qa", str(out), "--rir-bank", str(bank_dir), "--sources", "procedural", "--clips-per-class", "3",
+            "--per-type", "F=12", "--test-per-type", "F=6", "--max-sources", "3", "--seed", "2", "--no-progress",
+            "--test-fraction", "0.25"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "sources per scene" in printed and "'stage4'" in printed
+    stage4 = datasets.load_dataset(str(out), "stage4", split="test")
+    assert {len(r["sources"]) for r in stage4} == {1, 2, 3}
+    assert set(stage4["question_type"]) == {"MIXUP_COUNT", "MIXUP_EXTREME_SOURCE", "MIXUP_THREE_RELATION"}
+    records = stage4.to_list()
+    for record in records:
+        assert record["answer"] == derive_answer(record)
+        kind, value = parse_answer(record["answer"], record["question_type"])
+        assert value is not None, (kind, record["answer"])
+    renderer = SceneRenderer(bank_dir, ProceduralCatalogue(clips_per_class=3, seed=2), num_samples=16_000)
+    three = next(r for r in records if len(r["sources"]) == 3)
+    assert renderer.render(three).shape == (2, 16_000)
+    perfect = score_answers(records, [r["answer"] for r in records])["per_type"]
+    assert perfect["MIXUP_COUNT"]["accuracy"] == 1.0 and perfect["MIXUP_THREE_RELATION"]["binary_accuracy"] == 1.0
+    assert perfect["MIXUP_EXTREME_SOURCE"]["set_f1"] == 1.0
+    wrong = score_answers(records, ["7 sounds"] * len(records))
+    assert wrong["per_type"]["MIXUP_COUNT"]["accuracy"] == 0.0 and wrong["unparsed"]["MIXUP_THREE_RELATION"] == 2
 
 
 def test_impossible_request_is_a_clear_error(bank_dir, tmp_path, capsys):

@@ -25,3 +25,17 @@ def dataset_dir(tmp_path_factory, pools, request_small):
     folder = tmp_path_factory.mktemp("ssqa")
     write_dataset(folder, pools, request_small)
     return folder
+
+
+@pytest.fixture(scope="session")
+def dataset_dir_three_sources(tmp_path_factory, pools):
+    """A folder with scenes of up to three sources: the paper's types plus ours (stage4)."""
+    folder = tmp_path_factory.mktemp("ssqa3")
+    request = GenerationRequest(
+        counts={"train": parse_per_type(60, max_sources=3), "test": parse_per_type(20, max_sources=3)},
+        seed=5,
+        records_per_shard=100,
+        max_sources=3,
+    )
+    write_dataset(folder, pools, request)
+    return folder

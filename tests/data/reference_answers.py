@@ -42,11 +42,52 @@ def relative(s1, s2, axis):
     return positive if offset > 0 else negative
 
 
+def spherical(source):
+    return (source["azimuth_deg"], source["elevation_deg"], source["distance_m"])
+
+
+def class_text(source):
+    return "; ".join(sorted({name.lower() for name in source["labels"]}))
+
+
+def coordinate(source, what):
+    if what == "distance":
+        return source["distance_m"]
+    return position(*spherical(source))[AXIS[what][0]]
+
+
+EXTREME = {
+    "closest": ("distance", -1),
+    "farthest": ("distance", 1),
+    "leftmost": ("lateral", -1),
+    "rightmost": ("lateral", 1),
+    "frontmost": ("frontal", 1),
+    "rearmost": ("frontal", -1),
+    "highest": ("vertical", 1),
+    "lowest": ("vertical", -1),
+}
+
+
 def oracle(record) -> str:
     kind = record["question_type"]
-    s1 = (record["azimuth_deg"], record["elevation_deg"], record["distance_m"])
-    s2 = (record["azimuth_deg2"], record["elevation_deg2"], record["distance_m2"])
-    classes = "; ".join(sorted({name.lower() for name in record["labels"]}))
+    sources = record["sources"]
+    s1 = spherical(sources[0])
+    s2 = spherical(sources[1]) if len(sources) > 1 else None
+    classes = class_text(sources[0])
+    if kind == "MIXUP_COUNT":
+        return str(len(sources))
+    if kind == "MIXUP_EXTREME_SOURCE":
+        what, sign = EXTREME[record["form"]]
+        values = sorted((sign * coordinate(s, what), k) for k, s in enumerate(sources))
+        assert values[-1][0] - values[-2][0] >= 0.5, "the generator must not emit near-ties"
+        return class_text(sources[values[-1][1]])
+    if kind == "MIXUP_THREE_RELATION":
+        if record["form"] == "of_both":
+            d = record["direction"]
+            return "Yes" if all(relative(s1, spherical(o), WORD_AXIS[d]) == d for o in sources[1:]) else "No"
+        x1, x2, x3 = (coordinate(s, record["axis"]) for s in sources)
+        assert min(abs(x1 - x2), abs(x1 - x3)) >= 0.5
+        return "Yes" if min(x2, x3) < x1 < max(x2, x3) else "No"
     if kind in ("CLASSIFICATION", "MIXUP_SINGLE_CLASSIFICATION", "MIXUP_NONBINARY_SOURCE"):
         if kind == "MIXUP_NONBINARY_SOURCE":
             assert relative(s1, s2, WORD_AXIS[record["direction"]]) == record["direction"]

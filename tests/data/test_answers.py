@@ -13,18 +13,36 @@ def test_formats_match_the_release():
 
 
 def test_near_ties_are_refused():
+    def source(name, azimuth_deg, elevation_deg, distance_m):
+        return dict(audio_id=name, reverb_id=name, labels=[name], azimuth_deg=azimuth_deg,
+                    elevation_deg=elevation_deg, distance_m=distance_m)  # fmt: skip
+
     record = {
         "question_type": "MIXUP_DISTANCE_BOTH",
-        "azimuth_deg": 45.0,
-        "elevation_deg": 20.0,
-        "distance_m": 3.0,
-        "azimuth_deg2": 225.0,
-        "elevation_deg2": -20.0,
-        "distance_m2": 3.2,
+        "sources": [source("a", 45.0, 20.0, 3.0), source("b", 225.0, -20.0, 3.2)],
     }
     with pytest.raises(answers.NearTieError, match="less than 0.5 m"):
         answers.derive_answer(record)
-    record |= {"question_type": "MIXUP_NONBINARY_DIRECTION", "axis": "vertical", "elevation_deg2": 20.0}
-    record["azimuth_deg2"] = 135.0
+    record |= {"question_type": "MIXUP_NONBINARY_DIRECTION", "axis": "vertical"}
+    record["sources"][1] |= {"azimuth_deg": 135.0, "elevation_deg": 20.0}
     with pytest.raises(answers.NearTieError, match="vertical"):
         answers.derive_answer(record)
+
+
+def test_old_flat_records_are_still_answered():
+    record = {
+        "question_type": "MIXUP_DISTANCE_BOTH",
+        "audio_id": "a",
+        "reverb_id": "r/0",
+        "labels": ["Dog"],
+        "azimuth_deg": 45.0,
+        "elevation_deg": 20.0,
+        "distance_m": 2.0,
+        "audio_id2": "b",
+        "reverb_id2": "r/1",
+        "labels2": ["Piano"],
+        "azimuth_deg2": 225.0,
+        "elevation_deg2": -20.0,
+        "distance_m2": 4.0,
+    }
+    assert answers.derive_answer(record) == "Yes"

@@ -13,7 +13,7 @@ from transformers_bat.data import (
     write_qa_json,
 )
 from transformers_bat.data import question_types as qt
-from transformers_bat.data.records import AUTHORS_FIELDS
+from transformers_bat.data.records import AUTHORS_FIELDS, authors_view
 
 from .fake_release import STAGE3_NONBINARY, write_release
 
@@ -27,7 +27,7 @@ def test_export_then_import_is_lossless_for_the_authors_fields(tmp_path, dataset
     records = datasets.load_dataset(str(dataset_dir), "stage3", split="test").to_list()
     path = write_qa_json(records, tmp_path / "ours.json")
     back = read_qa_json(path)
-    assert back == [{k: r[k] for k in AUTHORS_FIELDS} for r in records]
+    assert back == [authors_view(r) for r in records]
     assert list(back[0]) == list(AUTHORS_FIELDS)
     # and their file -> ours -> their format is byte-for-byte stable
     again = write_qa_json(from_authors_records(back), tmp_path / "again.json")
@@ -66,7 +66,7 @@ def test_reader_gives_our_features_and_scene_ground_truth(release):
     assert test.features == features()
     assert test["question_type"] == ["CLASSIFICATION", "DOA"]
     rows = test.to_list()
-    assert rows[0]["labels"] == ["Car", "Vehicle"] and rows[0]["room_id"] == "sceneA"
+    assert rows[0]["sources"][0]["labels"] == ["Car", "Vehicle"] and rows[0]["room_id"] == "sceneA"
     for row in rows:  # the release's own answers agree with our rules on its scene parameters
         assert derive_answer(row) == row["answer"]
     stage3 = reader.records("stage3", "test")
@@ -77,7 +77,8 @@ def test_reader_gives_our_features_and_scene_ground_truth(release):
     ]
     assert derive_answer(stage3[1]) == "Yes"
     mixture = stage3[2]
-    assert mixture["labels2"] == ["Piano"] and mixture["distance_m2"] == pytest.approx(3.64, abs=0.01)
+    second = mixture["sources"][1]
+    assert second["labels"] == ["Piano"] and second["distance_m"] == pytest.approx(3.64, abs=0.01)
     assert derive_answer(mixture) == "6m" == mixture["answer"]
     train = reader.load("stage1", "train")
     assert train[0]["answer"] == derive_answer(train[0])
@@ -89,7 +90,7 @@ def test_missing_parts_are_named(release, tmp_path):
     reader = AuthorsRelease(release["closed_end"])
     with pytest.raises(FileNotFoundError, match=r"stage2 test: missing .*eval-stage2-classification.json"):
         reader.qa_files("stage2", "test")
-    assert reader.load("stage1", "test", with_scene=False)["azimuth_deg"] == [None, None]
+    assert [r["sources"][0]["azimuth_deg"] for r in reader.load("stage1", "test", with_scene=False)] == [None, None]
     with pytest.raises(FileNotFoundError, match="No RIR folder given"):
         reader.load("stage1", "test")
     reader = AuthorsRelease(release["closed_end"], release["reverb"])
@@ -123,12 +124,12 @@ def test_generated_dataset_exported_in_the_release_layout_reads_back(tmp_path, d
         for split in ("train", "test"):
             got = reader.records(stage, split, with_scene=False)
             types = set(qt.stage_types(stage))
-            expected = [{k: r[k] for k in AUTHORS_FIELDS} for r in records[split] if r["question_type"] in types]
+            expected = [authors_view(r) for r in records[split] if r["question_type"] in types]
             if split == "test":  # each stage's eval files hold the types that stage adds
                 expected = [r for r in expected if qt.first_stage(r["question_type"]) == stage]
                 got = sorted(got, key=lambda r: (r["question_type"], r["question_id"]))
                 expected = sorted(expected, key=lambda r: (r["question_type"], r["question_id"]))
-            assert [{k: r[k] for k in AUTHORS_FIELDS} for r in got] == expected
+            assert [authors_view(r) for r in got] == expected
 
 
 def test_reader_opens_a_local_snapshot_of_the_hub_repo(tmp_path):

@@ -10,6 +10,7 @@ from transformers_bat.data import (
     GenerationRequest,
     ProvenanceError,
     ScenePool,
+    features,
     load_spatial_sound_qa,
     parse_per_type,
     split_scene_pool,
@@ -26,6 +27,10 @@ def read_all(folder):
 
 def test_parse_per_type():
     assert parse_per_type("7") == dict.fromkeys(qt.QUESTION_TYPES, 7)
+    assert parse_per_type("7", max_sources=3) == dict.fromkeys(qt.registered_types(), 7)
+    assert parse_per_type("F=6", max_sources=4)["MIXUP_COUNT"] == 2
+    with pytest.raises(ValueError, match="letter F is available with --max-sources 2"):
+        parse_per_type("F=6")
     counts = parse_per_type("A=10,E=12,MIXUP_DIRECTION=5")
     assert counts["CLASSIFICATION"] == 10 and counts["DOA"] == 0
     assert (
@@ -37,14 +42,14 @@ def test_parse_per_type():
         parse_per_type("A:3")
 
 
-@pytest.mark.parametrize("stage", qt.STAGES)
+@pytest.mark.parametrize("stage", qt.PAPER_STAGES)
 def test_load_dataset_round_trip_per_config(dataset_dir, stage):
     loaded = datasets.load_dataset(str(dataset_dir), stage)
     assert set(loaded) == {"train", "test"}
     types = set(qt.stage_types(stage))
     assert set(loaded["train"]["question_type"]) == types
     assert loaded["train"].num_rows == 240 * len(types) and loaded["test"].num_rows == 40 * len(types)
-    assert loaded["train"].features["labels"] == datasets.List(datasets.Value("string"))
+    assert loaded["train"].features == features()
     streamed = datasets.load_dataset(str(dataset_dir), stage, split="test", streaming=True)
     assert sum(1 for _ in streamed) == 40 * len(types)
 
@@ -65,13 +70,32 @@ def test_default_config_is_stage3_and_card_lists_counts(dataset_dir):
 def test_train_and_test_are_disjoint(dataset_dir):
     loaded = datasets.load_dataset(str(dataset_dir), "stage3")
 
-    def ids(split, column):
-        return {v for v in loaded[split][column] if v is not None}
+    def ids(split, field):
+        return {source[field] for sources in loaded[split]["sources"] for source in sources}
 
-    for a, b in (("audio_id", "audio_id2"), ("reverb_id", "reverb_id2")):
-        assert not (ids("train", a) | ids("train", b)) & (ids("test", a) | ids("test", b))
+    for field in ("audio_id", "reverb_id"):
+        assert not ids("train", field) & ids("test", field)
     assert not set(loaded["train"]["room_id"]) & set(loaded["test"]["room_id"])
     assert len(set(loaded["train"]["question_id"])) == loaded["train"].num_rows
+
+
+def test_stage4_has_scenes_of_three_sources_and_every_type(dataset_dir_three_sources):
+    folder = dataset_dir_three_sources
+    card = datasets.load_dataset(str(folder), split="test")  # the default config stays the paper's stage3
+    assert set(card["question_type"]) == set(qt.QUESTION_TYPES)
+    stage4 = datasets.load_dataset(str(folder), "stage4")
+    assert set(stage4["train"]["question_type"]) == set(qt.registered_types())
+    sizes = {len(row["sources"]) for row in stage4["train"]}
+    assert sizes == {1, 2, 3}
+    three = [row for row in stage4["train"] if row["question_type"] == "MIXUP_THREE_RELATION"]
+    assert len(three) == 60 and all(len(row["sources"]) == 3 for row in three)
+    settings = json.loads((folder / "generation.json").read_text())
+    assert settings["max_sources"] == 3
+
+
+def test_paper_folders_have_no_stage4(dataset_dir):
+    with pytest.raises(ValueError, match="stage4"):
+        datasets.load_dataset(str(dataset_dir), "stage4")
 
 
 def test_same_seed_gives_identical_files(tmp_path, pools, request_small, dataset_dir):

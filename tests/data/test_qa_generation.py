@@ -9,40 +9,49 @@ from transformers_bat.data.answers import derive_answer
 
 from .reference_answers import oracle, words
 
+ALL_TYPES = qt.registered_types()
+MIXTURE_TYPES = [t for t in ALL_TYPES if qt.num_sources(t)[0] > 1]
+MAX_SOURCES = 4
 
-def generate(pool, question_type, n, seed=0):
-    plan = plan_question_type(pool, question_type, n, plan_rng(seed, "train", question_type))
+
+def generate(pool, question_type, n, seed=0, max_sources=MAX_SOURCES):
+    plan = plan_question_type(pool, question_type, n, plan_rng(seed, "train", question_type), max_sources=max_sources)
     return plan_to_table(pool, plan).to_pylist()
+
+
+def first(record):
+    return record["sources"][0]
 
 
 @pytest.fixture(scope="module")
 def records(pools):
-    return {t: generate(pools["train"], t, 400) for t in qt.QUESTION_TYPES}
+    return {t: generate(pools["train"], t, 400) for t in ALL_TYPES}
 
 
-@pytest.mark.parametrize("question_type", qt.QUESTION_TYPES)
+@pytest.mark.parametrize("question_type", ALL_TYPES)
 def test_every_answer_matches_an_independent_oracle(records, question_type):
     for record in records[question_type]:
         assert record["answer"] == oracle(record), record
         assert record["answer"] == derive_answer(record)
 
 
-@pytest.mark.parametrize("question_type", [t for t in qt.QUESTION_TYPES if t not in qt.SINGLE_SOURCE_TYPES])
+@pytest.mark.parametrize("question_type", MIXTURE_TYPES + ["MIXUP_COUNT"])
 def test_mixtures_have_different_classes_directions_and_one_room(records, pools, question_type):
     room_of = dict(zip(pools["train"].reverb_ids, pools["train"].room_ids))
     for record in records[question_type]:
-        assert not set(record["labels"]) & set(record["labels2"])
-        assert words(record["azimuth_deg"], record["elevation_deg"]) != words(
-            record["azimuth_deg2"], record["elevation_deg2"]
-        )
-        assert room_of[record["reverb_id"]] == room_of[record["reverb_id2"]] == record["room_id"]
+        sources = record["sources"]
+        labels = [set(s["labels"]) for s in sources]
+        octants = [words(s["azimuth_deg"], s["elevation_deg"]) for s in sources]
+        assert sum(len(x) for x in labels) == len(set().union(*labels))  # pairwise disjoint classes
+        assert len(set(octants)) == len(sources)
+        assert {room_of[s["reverb_id"]] for s in sources} == {record["room_id"]}
 
 
 @pytest.mark.parametrize("question_type", qt.QUESTION_TYPES)
 def test_octants_are_balanced(records, question_type):
-    counts = Counter(words(r["azimuth_deg"], r["elevation_deg"]) for r in records[question_type])
+    counts = Counter(words(first(r)["azimuth_deg"], first(r)["elevation_deg"]) for r in records[question_type])
     assert len(counts) == 8
-    if question_type in qt.PAPER_LETTER and qt.PAPER_LETTER[question_type] in "ABCD":
+    if qt.letter_of(question_type) in "ABCD":
         assert max(counts.values()) - min(counts.values()) <= 1  # assigned exactly
     else:
         assert max(counts.values()) <= 2.0 * min(counts.values())  # proposed evenly, kept by answer
@@ -52,13 +61,13 @@ def test_octants_are_balanced(records, question_type):
 def test_distance_bins_are_balanced_within_octants(records, question_type):
     by_octant = {}
     for r in records[question_type]:
-        key = words(r["azimuth_deg"], r["elevation_deg"])
-        by_octant.setdefault(key, Counter())[round(2 * r["distance_m"])] += 1
+        key = words(first(r)["azimuth_deg"], first(r)["elevation_deg"])
+        by_octant.setdefault(key, Counter())[round(2 * first(r)["distance_m"])] += 1
     for counts in by_octant.values():
         assert max(counts.values()) - min(counts.values()) <= 1
 
 
-@pytest.mark.parametrize("question_type", sorted(qt.BINARY_TYPES))
+@pytest.mark.parametrize("question_type", [t for t in ALL_TYPES if qt.answer_kind(t) == "yes_no"])
 def test_yes_no_is_balanced(records, question_type):
     counts = Counter(r["answer"] for r in records[question_type])
     assert counts["Yes"] == counts["No"] == 200
@@ -72,14 +81,43 @@ def test_open_direction_answers_and_forms_are_balanced(records):
     assert len(forms) == 6 and min(forms.values()) >= 40
 
 
-@pytest.mark.parametrize("question_type", qt.QUESTION_TYPES)
+def test_beyond_the_paper_types_are_balanced(records):
+    counts = Counter(r["answer"] for r in records["MIXUP_COUNT"])
+    assert counts == {"1": 100, "2": 100, "3": 100, "4": 100}
+    assert all(len(r["sources"]) == int(r["answer"]) for r in records["MIXUP_COUNT"])
+    extremes = Counter(r["form"] for r in records["MIXUP_EXTREME_SOURCE"])
+    assert set(extremes) == {
+        "closest",
+        "farthest",
+        "leftmost",
+        "rightmost",
+        "frontmost",
+        "rearmost",
+        "highest",
+        "lowest",
+    }
+    assert max(extremes.values()) - min(extremes.values()) <= 1
+    assert Counter(len(r["sources"]) for r in records["MIXUP_EXTREME_SOURCE"]) == {3: 200, 4: 200}
+    relations = Counter((r["form"], r["axis"], r["answer"]) for r in records["MIXUP_THREE_RELATION"])
+    assert len(relations) == 12 and max(relations.values()) - min(relations.values()) <= 1
+    assert {len(r["sources"]) for r in records["MIXUP_THREE_RELATION"]} == {3}
+
+
+def test_the_paper_types_keep_the_papers_source_counts(records):
+    for question_type in qt.QUESTION_TYPES:
+        assert {len(r["sources"]) for r in records[question_type]} == {1 if qt.letter_of(question_type) in "AB" else 2}
+
+
+def test_types_beyond_the_paper_need_more_sources(pools):
+    with pytest.raises(ValueError, match="--max-sources 3"):
+        generate(pools["train"], "MIXUP_EXTREME_SOURCE", 10, max_sources=2)
+
+
+@pytest.mark.parametrize("question_type", ALL_TYPES)
 def test_no_duplicate_records(records, question_type):
     keys = [
         (
-            r["audio_id"],
-            r["reverb_id"],
-            r["audio_id2"],
-            r["reverb_id2"],
+            tuple((s["audio_id"], s["reverb_id"]) for s in r["sources"]),
             r["form"],
             r["axis"],
             r["direction"],
@@ -88,13 +126,13 @@ def test_no_duplicate_records(records, question_type):
         for r in records[question_type]
     ]
     assert len(set(keys)) == len(keys)
-    if question_type in qt.SINGLE_SOURCE_TYPES:
-        assert len({k[:2] for k in keys}) == len(keys)
+    if question_type in ("CLASSIFICATION", "DOA"):
+        assert len({k[0] for k in keys}) == len(keys)
     assert len({r["question_id"] for r in records[question_type]}) == len(keys)
 
 
 def test_questions_use_many_paraphrases(records):
-    for question_type in qt.QUESTION_TYPES:
+    for question_type in ALL_TYPES:
         assert len({r["template_id"] for r in records[question_type]}) >= 10
 
 

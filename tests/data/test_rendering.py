@@ -29,9 +29,22 @@ def test_rendering_is_deterministic_and_binaural(setup):
         assert np.abs(first).max() > 0
         np.testing.assert_array_equal(first, renderer.render(record))
     # two sources are not the same audio as either one alone
-    mixture = next(r for r in records if r["audio_id2"] is not None)
-    alone = renderer.render(dict(mixture, audio_id2=None, reverb_id2=None))
+    mixture = next(r for r in records if len(r["sources"]) == 2)
+    alone = renderer.render(dict(mixture, sources=mixture["sources"][:1]))
     assert not np.allclose(alone, renderer.render(mixture))
+
+
+def test_more_sources_are_mixed_as_the_release_mixes_two(setup):
+    """N sources: the mean of the spatialised sources, so a source keeps its level (sum / N, like (a + b) / 2)."""
+    from transformers_bat.scene import Scene
+
+    _, records, renderer = setup
+    mixture = next(r for r in records if len(r["sources"]) == 2)
+    first, second = mixture["sources"]
+    three = renderer.render(Scene.of([first, second, first]))
+    singles = [renderer.render(Scene.of([source])) for source in (first, second)]
+    np.testing.assert_allclose(three, (2 * singles[0] + singles[1]) / 3, atol=1e-6)
+    np.testing.assert_allclose(renderer.render(mixture), (singles[0] + singles[1]) / 2, atol=1e-6)
 
 
 def test_with_transform_adds_waveform_and_pluggable_features(setup):
@@ -59,14 +72,23 @@ def test_dataloader_workers_render_the_same_audio_as_the_main_process(setup):
 
 def test_missing_audio_or_rir_names_what_and_where(setup):
     _, records, renderer = setup
-    with pytest.raises(MissingAssetError, match=r"reverb_id='sceneQ/1.npy' cannot be loaded from SoundSpacesRIRBank"):
-        renderer.render(dict(records[0], reverb_id="sceneQ/1.npy"))
+
+    def changed(record, number, **fields):
+        sources = [dict(source) for source in record["sources"]]
+        sources[number - 1].update(fields)
+        return dict(record, sources=sources)
+
     with pytest.raises(
-        MissingAssetError, match=r"audio_id2='eval/audio/Ynone' cannot be loaded from .*AudioSetCatalogue"
+        MissingAssetError, match=r"source 1 reverb_id='sceneQ/1.npy' cannot be loaded from SoundSpacesRIRBank"
     ):
-        renderer.render(dict(records[-1], audio_id2="eval/audio/Ynone"))
+        renderer.render(changed(records[0], 1, reverb_id="sceneQ/1.npy"))
+    with pytest.raises(
+        MissingAssetError, match=r"source 2 audio_id='eval/audio/Ynone' cannot be loaded from .*AudioSetCatalogue"
+    ):
+        renderer.render(changed(records[-1], 2, audio_id="eval/audio/Ynone"))
+    both = changed(changed(records[-1], 1, audio_id="a"), 2, audio_id="b")
     with pytest.raises(MissingAssetError, match=r"2 audio id\(s\) not in .*AudioSetCatalogue"):
-        check_assets([dict(records[-1], audio_id="a", audio_id2="b")], renderer.rir_bank, renderer.catalogue)
+        check_assets([both], renderer.rir_bank, renderer.catalogue)
 
 
 def test_feature_extractor_objects_are_called_like_transformers_ones(setup):

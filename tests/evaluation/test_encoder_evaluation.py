@@ -13,7 +13,8 @@ from transformers_bat.evaluation.encoder_evaluation import (
     predict_spatial_ast,
 )
 from transformers_bat.models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
-from transformers_bat.training import EncoderExample, SpatialAudioCollator
+from transformers_bat.scene import Source
+from transformers_bat.training import SpatialAudioCollator
 
 RATE = 32000
 CLASSES = ["Low", "High"]
@@ -108,8 +109,8 @@ def test_a_sound_in_the_last_window_is_heard():
     collator = SpatialAudioCollator(ToneCatalogue(), LeftBank(), extractor, {"Low": 0, "High": 1}, train=False)
     truth = {"azimuth_deg": 180.0, "elevation_deg": 0.0, "distance_m": 1.0}
     examples = [
-        EncoderExample("high_at_end", "left", ("High",), **truth),
-        EncoderExample("low_then_high", "left", ("Low", "High"), **truth),
+        Source(audio_id="high_at_end", reverb_id="left", labels=("High",), **truth),
+        Source(audio_id="low_then_high", reverb_id="left", labels=("Low", "High"), **truth),
     ]
     model = ToneDetector()
     predictions = predict_spatial_ast(model, examples, collator, batch_size=8, progress=False, return_waveforms=True)
@@ -139,7 +140,9 @@ def test_a_window_as_long_as_the_clip_is_judged_as_before():
     model = SpatialASTForSpatialAudioClassification(config).eval()
     collator = SpatialAudioCollator(ToneCatalogue(), LeftBank(), extractor, {"Low": 0, "High": 1}, train=False)
     truth = {"azimuth_deg": 180.0, "elevation_deg": 0.0, "distance_m": 1.0}
-    examples = [EncoderExample(audio_id, "left", ("High",), **truth) for audio_id in ToneCatalogue.CLIPS]
+    examples = [
+        Source(audio_id=audio_id, reverb_id="left", labels=("High",), **truth) for audio_id in ToneCatalogue.CLIPS
+    ]
     predictions = predict_spatial_ast(model, examples, collator, progress=False)
     with torch.no_grad():
         release = model(input_features=collator(examples)["input_features"])

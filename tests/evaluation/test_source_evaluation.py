@@ -8,10 +8,11 @@ import torch
 
 from transformers_bat import SpatialASTFeatureExtractor, SpatialASTForSpatialAudioClassification
 from transformers_bat import labels as lb
-from transformers_bat.evaluation.source_evaluation import evaluate_sources, predict_sources, reference_sources
+from transformers_bat.evaluation.source_evaluation import evaluate_sources, predict_sources
 from transformers_bat.models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
 from transformers_bat.models.spatial_ast.multi_accdoa import decode_accdoa
-from transformers_bat.training import EncoderExample, SpatialAudioCollator
+from transformers_bat.scene import Scene, Source
+from transformers_bat.training import SpatialAudioCollator
 
 from .test_encoder_evaluation import RATE, ToneCatalogue, ToneDetector
 
@@ -57,8 +58,8 @@ class Tones(ToneCatalogue):
 def scene():
     truth = {"elevation_deg": 0.0, "distance_m": 1.0}
     return (
-        EncoderExample("low_at_start", "left", ("Low",), azimuth_deg=180.0, **truth),
-        EncoderExample("high_at_end", "right", ("High",), azimuth_deg=0.0, **truth),
+        Source(audio_id="low_at_start", reverb_id="left", labels=("Low",), azimuth_deg=180.0, **truth),
+        Source(audio_id="high_at_end", reverb_id="right", labels=("High",), azimuth_deg=0.0, **truth),
     )
 
 
@@ -77,7 +78,7 @@ def test_two_sources_at_the_two_ends_of_a_scene_are_both_placed():
     # the paper's heads give one direction for the whole scene: one of the two sides is wrong
     release = evaluate_sources(model, scenes, collator, progress=False, heads="release")
     assert release["2_source"]["per_class_left_right"] == 0.5
-    assert [r["label"] for r in reference_sources(scenes[0])] == ["Low", "High"]
+    assert [r["label"] for r in Scene.of_item(scenes[0]).events()] == ["Low", "High"]
     with pytest.raises(ValueError, match="heads must be"):
         predict_sources(model, scenes, collator, heads="other")
     with pytest.raises(ValueError, match="scene list is empty"):

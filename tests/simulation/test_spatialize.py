@@ -84,7 +84,7 @@ def test_render_scene_single_and_mixed():
     np.testing.assert_allclose(mixed, (single + second) / 2, atol=1e-5)
     assert render_scene(clips, rirs, num_samples=64000).tobytes() == mixed.tobytes()  # deterministic
     np.testing.assert_allclose(mix_sources(torch.ones(2), torch.zeros(2)).numpy(), [0.5, 0.5])
-    with pytest.raises(ValueError, match="one or two clips with one RIR each"):
+    with pytest.raises(ValueError, match="one or more clips with one RIR each"):
         render_scene(clips, rirs[:1])
 
 

@@ -17,10 +17,7 @@ TYPES = ["CLASSIFICATION", "DOA", "MIXUP_SINGLE_CLASSIFICATION", "MIXUP_SINGLE_D
 def toy_records(n: int = 10):
     return [
         {
-            "audio_id": f"clip{i}",
-            "reverb_id": f"rir{i}",
-            "audio_id2": None,
-            "reverb_id2": None,
+            "sources": [{"audio_id": f"clip{i}", "reverb_id": f"rir{i}"}],
             "question_type": TYPES[i % len(TYPES)],
             "question": bt.QUESTIONS[i % 4],
             "answer": bt.ANSWERS[i % 7],
@@ -36,7 +33,7 @@ class ToyRenderer(SceneRenderer):
         pass
 
     def render(self, record):
-        return bt.binaural_clip(int(record["audio_id"].removeprefix("clip")), seconds=0.5)
+        return bt.binaural_clip(int(record["sources"][0]["audio_id"].removeprefix("clip")), seconds=0.5)
 
 
 class CountingRenderer(ToyRenderer):
@@ -71,7 +68,7 @@ class LongSceneRenderer(CountingRenderer):
 
     def render(self, record):
         self.calls += 1
-        index = int(record["audio_id"].removeprefix("clip"))
+        index = int(record["sources"][0]["audio_id"].removeprefix("clip"))
         return bt.binaural_clip(index, seconds=1.0 + 0.5 * (index % 4))
 
 
@@ -101,8 +98,9 @@ def test_stage_records_are_cumulative():
     records = toy_records(10)
     assert {r["question_type"] for r in stage_records(records, "stage1")} == {"CLASSIFICATION", "DOA"}
     assert len(stage_records(records, "stage2")) == 8 and len(stage_records(records, "stage3")) == 10
+    assert len(stage_records(records, "stage4")) == 10
     with pytest.raises(ValueError, match="Unknown stage"):
-        stage_records(records, "stage4")
+        stage_records(records, "stage5")
 
 
 class StepCounter(TrainerCallback):

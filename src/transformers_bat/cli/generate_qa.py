@@ -3,6 +3,7 @@
 Examples::
 
     transformers-bat generate-qa out/ssqa --rir-bank out/bank --sources procedural --per-type 1000
+    transformers-bat generate-qa out/ssqa4 --rir-bank out/bank --per-type 1000 --max-sources 4   # + stage4
     transformers-bat generate-qa out/ssqa --rir-bank out/bank --num-rirs 400 --sources audioset:/data/AudioSet \\
         --per-type "A=2000,B=2000,C=1000,D=1000,E=5000" --test-per-type 200 --num-shards 4 --shard-index 0
 
@@ -16,6 +17,8 @@ import argparse
 from pathlib import Path
 
 from .common import UsageError, open_catalogue
+
+MAX_SOURCES = 4  # the scenes' rendering and the encoder's multi-source head (up to 4 tracks) go this far
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--test-per-type", default=None, help="test records per type, same syntax (default: a tenth of --per-type)"
+    )
+    parser.add_argument(
+        "--max-sources",
+        type=int,
+        default=2,
+        help="most sources per scene (default 2 = the paper's data); 3 or 4 add the types beyond the paper "
+        "(counting, extremes, three-source relations) and the stage4 config",
     )
     parser.add_argument("--test-fraction", type=float, default=0.2, help="share of rooms and clips held out for test")
     parser.add_argument("--seed", type=int, default=0)
@@ -78,11 +88,13 @@ def _bank(path: Path, num_rirs: int | None, seed: int, num_proc: int, progress: 
 def run(args: argparse.Namespace) -> int:
     from ..data import GenerationRequest, ScenePool, parse_per_type, split_scene_pool, write_dataset
 
-    train_counts = parse_per_type(args.per_type)
+    if not 1 <= args.max_sources <= MAX_SOURCES:
+        raise UsageError(f"--max-sources must be between 1 and {MAX_SOURCES}, got {args.max_sources}")
+    train_counts = parse_per_type(args.per_type, max_sources=args.max_sources)
     if args.test_per_type is None:
         test_counts = {t: -(-n // 10) for t, n in train_counts.items()}
     else:
-        test_counts = parse_per_type(args.test_per_type)
+        test_counts = parse_per_type(args.test_per_type, max_sources=args.max_sources)
     progress = not args.no_progress
     bank = _bank(args.rir_bank, args.num_rirs, args.seed, args.num_proc, progress)
     if args.num_rirs is not None and args.num_rirs > len(bank):
@@ -97,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         records_per_shard=args.records_per_shard,
         plane_margin_deg=args.plane_margin_deg,
         materialize_audio=args.materialize_audio,
+        max_sources=args.max_sources,
     )
     renderer = None
     if args.materialize_audio:
@@ -127,5 +140,6 @@ def run(args: argparse.Namespace) -> int:
     print(report.table())
     print(f"shards written {report.written}, already present {report.skipped}, still missing {report.remaining}")
     if report.complete:
-        print(f"done: datasets.load_dataset({str(args.output_dir)!r}, 'stage3')")
+        stage = "stage4" if args.max_sources > 2 else "stage3"
+        print(f"done: datasets.load_dataset({str(args.output_dir)!r}, {stage!r})")
     return 0

@@ -16,8 +16,16 @@ from .dataset_folder import DatasetFolderError, ProvenanceError, check_sources, 
 from .dataset_writer import GenerationReport, GenerationRequest, parse_per_type, write_dataset, write_records_folder
 from .materialized_audio import record_waveform
 from .qa_generation import QuestionPlan, plan_question_type, plan_rng, plan_to_table
-from .question_types import QUESTION_TYPES, STAGES, stage_types
-from .records import AUTHORS_FIELDS, COLUMNS, features
+from .question_types import (
+    QUESTION_TYPES,
+    STAGES,
+    QuestionParams,
+    QuestionType,
+    register,
+    registered_types,
+    stage_types,
+)
+from .records import AUTHORS_FIELDS, COLUMNS, authors_view, features, scene_of, upgrade_record
 from .rendering import MissingAssetError, SceneRenderer, check_assets
 from .scene_pool import ScenePool, split_scene_pool
 
@@ -34,7 +42,9 @@ __all__ = [
     "MissingAssetError",
     "NearTieError",
     "ProvenanceError",
+    "QuestionParams",
     "QuestionPlan",
+    "QuestionType",
     "SceneRenderer",
     "ScenePool",
     "check_assets",
@@ -42,6 +52,7 @@ __all__ = [
     "dataset_problems",
     "derive_answer",
     "export_release_layout",
+    "authors_view",
     "features",
     "from_authors_records",
     "load_spatial_sound_qa",
@@ -51,9 +62,13 @@ __all__ = [
     "plan_to_table",
     "read_qa_json",
     "record_waveform",
+    "register",
+    "registered_types",
+    "scene_of",
     "split_scene_pool",
     "stage_types",
     "write_dataset",
     "write_qa_json",
+    "upgrade_record",
     "write_records_folder",
 ]

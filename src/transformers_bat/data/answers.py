@@ -1,8 +1,9 @@
 """Rule-based SpatialSoundQA answers from scene parameters, and parsers that turn answer strings back into structure.
 
 Answers depend only on the scene (class labels, azimuth/elevation/distance of each source) and on the parameters
-of the question (``form``, ``axis``, ``direction``, ``direction2``), never on the question's wording. The same
-functions serve the generator, the evaluation metrics and the tests' cross-checks.
+of the question (``form``, ``axis``, ``direction``, ``direction2``), never on the question's wording. Each
+registered question type's rule (:mod:`.paper_questions`, :mod:`.multi_source_questions`) is built from these
+helpers; :func:`derive_answer` applies the rule of a record's type.
 
 Rules where the paper is silent (our decisions, stated once here):
 - Class names are lower-cased and sorted alphabetically, joined by "; " (as in the authors' release).
@@ -108,47 +109,11 @@ def yes_no(value: bool) -> str:
 
 
 def derive_answer(record: Mapping) -> str:
-    """The answer of a record, from its scene parameters and question parameters alone.
+    """The answer of a record, from its scene and its question parameters alone (the rule of its registered type).
 
     Raises :class:`NearTieError` where the scene sits on a decision boundary (the generator never emits those).
     """
-    question_type = qt.validate_question_type(record["question_type"])
-    s1 = (record["azimuth_deg"], record["elevation_deg"], record["distance_m"])
-    if question_type == qt.CLASSIFICATION:
-        return classes_answer(record["labels"])
-    if question_type in (qt.DOA, qt.MIXUP_SINGLE_DOA):
-        return doa_answer(*s1)
-    if question_type == qt.MIXUP_SINGLE_CLASSIFICATION:
-        return classes_answer(record["labels"])
-    s2 = (record["azimuth_deg2"], record["elevation_deg2"], record["distance_m2"])
-    if question_type == qt.MIXUP_DIRECTION:
-        form, direction = record["form"], record["direction"]
-        axis = WORD_AXIS[direction]
-        if form == "both":
-            return yes_no(axis_word(*s1[:2], axis) == direction and axis_word(*s2[:2], axis) == direction)
-        if form == "pair":
-            direction2 = record["direction2"]
-            return yes_no(
-                axis_word(*s1[:2], axis) == direction and axis_word(*s2[:2], WORD_AXIS[direction2]) == direction2
-            )
-        if form == "relative":
-            word = relative_word(s1, s2, axis)
-            if word is None:
-                raise NearTieError(f"Sources are within {RELATIVE_MARGIN_M} m of each other on the {axis} axis")
-            return yes_no(word == direction)
-        raise ValueError(f"Unknown MIXUP_DIRECTION form {form!r}; expected 'both', 'pair' or 'relative'")
-    if question_type == qt.MIXUP_DISTANCE_BOTH:
-        if abs(float(s1[2]) - float(s2[2])) < CLOSER_MARGIN_M:
-            raise NearTieError(f"Source distances differ by less than {CLOSER_MARGIN_M} m")
-        return yes_no(float(s1[2]) < float(s2[2]))
-    if question_type == qt.MIXUP_NONBINARY_DIRECTION:
-        word = relative_word(s1, s2, record["axis"])
-        if word is None:
-            raise NearTieError(f"Sources are within {RELATIVE_MARGIN_M} m of each other on the {record['axis']} axis")
-        return word
-    if question_type == qt.MIXUP_NONBINARY_DISTANCE:
-        return separation_answer(float(separation_m(*s1, *s2)))
-    # MIXUP_NONBINARY_SOURCE: the source on the asked side of source 2 is source 1.
-    if relative_word(s1, s2, WORD_AXIS[record["direction"]]) != record["direction"]:
-        raise ValueError(f"Source 1 is not on the {record['direction']} side of source 2: the question has no answer")
-    return classes_answer(record["labels"])
+    from .records import scene_of
+
+    entry = qt.get(record["question_type"])
+    return entry.answer(scene_of(record), qt.QuestionParams.from_record(record))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import question_types as qt
 from .combined_catalogue import CombinedCatalogue
-from .records import AUTHORS_FIELDS, COLUMNS, authors_view, empty_record
+from .records import AUTHORS_FIELDS, COLUMNS, authors_view, from_authors_view
 from .rendering import SceneRenderer, check_assets
 
 # stage -> (folder under closed-end/, {split: [file names]})
@@ -66,10 +66,9 @@ def read_qa_json(path: str | os.PathLike) -> list[dict]:
         two = record["audio_id2"] is not None
         if two != (record["reverb_id2"] is not None):
             raise ValueError(f"{where}: audio_id2 and reverb_id2 must be both null or both set")
-        if two != (qt.num_sources(record["question_type"]) == 2):
-            raise ValueError(
-                f"{where}: {record['question_type']} needs {qt.num_sources(record['question_type'])} source(s)"
-            )
+        fewest, most = qt.num_sources(record["question_type"])
+        if not fewest <= 1 + two <= (most or 1 + two):
+            raise ValueError(f"{where}: {record['question_type']} needs {fewest} source(s), the record has {1 + two}")
     return records
 
 
@@ -90,29 +89,25 @@ def write_qa_json(records: Iterable[Mapping], path: str | os.PathLike) -> Path:
 
 
 def from_authors_records(records: Iterable[Mapping], rir_bank=None, catalogue=None) -> list[dict]:
-    """Authors' records -> our record schema. Scene columns are filled from ``rir_bank`` / ``catalogue`` when given.
+    """Authors' records -> our record schema. The sources' truth is filled from ``rir_bank`` / ``catalogue`` when
+    given.
 
     Question parameters (form, axis, asked words, paraphrase index) are not in the release and stay null.
     """
     out = []
     for record in records:
-        ours = empty_record()
-        ours.update(authors_view(record))
-        if rir_bank is not None:
-            for suffix in ("", "2"):
-                reverb_id = ours[f"reverb_id{suffix}"]
-                if reverb_id is None:
-                    continue
-                info = rir_bank.info(reverb_id)
-                ours[f"azimuth_deg{suffix}"] = float(info.azimuth_deg)
-                ours[f"elevation_deg{suffix}"] = float(info.elevation_deg)
-                ours[f"distance_m{suffix}"] = float(info.distance_m)
-                if not suffix:
-                    ours["room_id"] = str(info.room_id)
-        if catalogue is not None:
-            ours["labels"] = list(catalogue.labels(ours["audio_id"]))
-            if ours["audio_id2"] is not None:
-                ours["labels2"] = list(catalogue.labels(ours["audio_id2"]))
+        ours = from_authors_view(record)
+        for source in ours["sources"]:
+            if rir_bank is not None:
+                info = rir_bank.info(source["reverb_id"])
+                source.update(
+                    azimuth_deg=float(info.azimuth_deg),
+                    elevation_deg=float(info.elevation_deg),
+                    distance_m=float(info.distance_m),
+                )
+                ours["room_id"] = ours["room_id"] or str(info.room_id)
+            if catalogue is not None:
+                source["labels"] = list(catalogue.labels(source["audio_id"]))
         out.append(ours)
     return out
 
@@ -139,6 +134,12 @@ def export_release_layout(records_by_split: Mapping[str, Iterable[Mapping]], clo
     written = []
     train = [dict(r) for r in records_by_split.get("train", [])]
     test = [dict(r) for r in records_by_split.get("test", [])]
+    beyond = sorted({r["question_type"] for r in train + test} - set(eval_file))
+    if beyond:
+        raise ValueError(
+            f"The release's layout has no place for {beyond} (question types beyond the paper); export the paper's "
+            "types only, e.g. a dataset generated with --max-sources 2"
+        )
     for stage, (folder, files) in RELEASE_FILES.items():
         types = set(qt.stage_types(stage))
         written.append(

@@ -20,9 +20,15 @@ from .records import COLUMNS
 
 
 def configs_metadata(counts_by_split: Mapping[str, Mapping[str, int]], fingerprint: str) -> list[dict]:
-    """The card's ``configs:``: one config per stage (stage3 the default), each with the splits that have data."""
+    """The card's ``configs:``: one config per stage (stage3 the default), each with the splits that have data.
+
+    ``stage4`` (ours: stage 3 plus the types beyond the paper) is written only when the folder has such types.
+    """
     configs = []
+    beyond = {t for counts in counts_by_split.values() for t, n in counts.items() if n > 0} - set(qt.QUESTION_TYPES)
     for stage in qt.STAGES:
+        if stage not in qt.PAPER_STAGES and not beyond & set(qt.stage_types(stage)):
+            continue
         data_files = []
         for split, counts in counts_by_split.items():
             types = [t for t in qt.stage_types(stage) if counts.get(t, 0) > 0]
@@ -77,7 +83,9 @@ Spatial-audio question answering in the format of BAT (Zheng et al., ICML 2024).
 and a binaural room impulse response per source, the question, the rule-based answer and the scene ground truth;
 audio is rendered when a record is read (`transformers_bat.data.SceneRenderer`).
 
-Configs are the paper's cumulative curriculum: `stage1` = A+B, `stage2` = A-D, `stage3` = A-E.
+Configs are the paper's cumulative curriculum: `stage1` = A+B, `stage2` = A-D, `stage3` = A-E (and, when the
+folder has scenes of three or more sources, `stage4` = A-E plus the types beyond the paper). Each record's
+`sources` column lists its sources, source 1 first.
 Train and test use disjoint rooms and disjoint source clips.
 
 ## Counts
@@ -146,7 +154,7 @@ def write_incomplete_card(output_dir: Path) -> Path:
     configs = [
         {
             "config_name": stage,
-            **({"default": True} if stage == qt.STAGES[-1] else {}),
+            **({"default": True} if stage == "stage3" else {}),
             "data_files": [{"split": "train", "path": INCOMPLETE_DATA_FILE}],
         }
         for stage in qt.STAGES

@@ -136,4 +136,32 @@ def load_spatial_sound_qa(
         if problems:
             raise DatasetFolderError("\n".join(problems))
     check_sources(folder, rir_bank=rir_bank, catalogue=catalogue)
-    return datasets.load_dataset(str(folder), config, split=split, **load_kwargs)
+    loaded = datasets.load_dataset(str(folder), config, split=split, **load_kwargs)
+    return upgrade_legacy(loaded, folder)
+
+
+def upgrade_legacy(loaded, folder=""):
+    """A dataset (or dict of splits) of format 1 (flat ``audio_id`` ... ``distance_m2`` columns) converted to the
+    current schema (a ``sources`` list column), with a warning; anything else unchanged."""
+    import datasets
+
+    from .records import LEGACY_COLUMNS, features, is_legacy_schema, upgrade_record
+
+    if isinstance(loaded, (datasets.DatasetDict, datasets.IterableDatasetDict)):
+        return type(loaded)({name: upgrade_legacy(part, folder) for name, part in loaded.items()})
+    names = loaded.column_names or []
+    if not is_legacy_schema(names):
+        return loaded
+    logger.warning(
+        "%s was written before scenes became a 'sources' list (format 1); converting its records on read. "
+        "Regenerate it (same generate-qa command, new folder) to skip the conversion.",
+        folder,
+    )
+
+    def upgrade(batch):
+        rows = [dict(zip(batch, values)) for values in zip(*batch.values())]
+        upgraded = [upgrade_record(row) for row in rows]
+        return {name: [row[name] for row in upgraded] for name in upgraded[0]}
+
+    removed = [name for name in names if name in LEGACY_COLUMNS]
+    return loaded.map(upgrade, batched=True, remove_columns=removed, features=features())

@@ -47,7 +47,7 @@ from .qa_generation import (
 )
 from .scene_pool import ScenePool
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: scenes as a 'sources' list column (1: flat audio_id ... distance_m2 columns)
 DEFAULT_RECORDS_PER_SHARD = 25_000
 FINGERPRINT_CHARS = 12
 SPLITS = ("train", "test")
@@ -59,15 +59,17 @@ CHECKSUM_FILE = "checksums.json"
 PROVENANCE_KEY = "provenance"
 
 
-def parse_per_type(spec: str | int | Mapping[str, int]) -> dict[str, int]:
-    """Counts per official question type from "N" (every type), or "A=1000,E=2500,MIXUP_DIRECTION=300".
+def parse_per_type(spec: str | int | Mapping[str, int], max_sources: int = qt.PAPER_MAX_SOURCES) -> dict[str, int]:
+    """Counts per question type from "N" (every type scenes of ``max_sources`` sources allow), or
+    "A=1000,E=2500,MIXUP_DIRECTION=300".
 
-    A paper letter stands for all its types; E's count is divided evenly over the five E subtypes.
+    A letter stands for all its types; E's count is divided evenly over the five E subtypes (F's over ours).
     """
+    available = [t for t in qt.registered_types() if qt.get(t).available(max_sources)]
     if isinstance(spec, Mapping):
         items = [(str(k), int(v)) for k, v in spec.items()]
     elif isinstance(spec, int) or str(spec).strip().isdigit():
-        return {t: int(spec) for t in qt.QUESTION_TYPES}
+        return {t: int(spec) for t in available}
     else:
         items = []
         for part in str(spec).split(","):
@@ -77,18 +79,19 @@ def parse_per_type(spec: str | int | Mapping[str, int]) -> dict[str, int]:
                 )
             key, value = part.split("=", 1)
             items.append((key.strip(), int(value)))
-    counts = dict.fromkeys(qt.QUESTION_TYPES, 0)
+    counts = dict.fromkeys(available, 0)
+    letters = {qt.letter_of(t) for t in qt.registered_types()}
     for key, value in items:
         if value < 0:
             raise ValueError(f"Negative count for {key}: {value}")
-        if key in qt.PAPER_LETTER:
-            counts[key] = value
-        elif key in set(qt.PAPER_LETTER.values()):
-            members = [t for t in qt.QUESTION_TYPES if qt.PAPER_LETTER[t] == key]
+        if key in letters:
+            members = [t for t in available if qt.letter_of(t) == key]
+            if not members:
+                raise ValueError(f"No question type of letter {key} is available with --max-sources {max_sources}")
             for i, member in enumerate(members):
                 counts[member] = value // len(members) + (i < value % len(members))
         else:
-            qt.validate_question_type(key, where="per-type counts")
+            counts[qt.validate_question_type(key, where="per-type counts")] = value
     return counts
 
 
@@ -102,6 +105,7 @@ class GenerationRequest:
     records_per_shard: int = DEFAULT_RECORDS_PER_SHARD
     plane_margin_deg: float = DEFAULT_PLANE_MARGIN_DEG
     materialize_audio: bool = False
+    max_sources: int = qt.PAPER_MAX_SOURCES
 
     def to_json(self) -> dict:
         settings = {
@@ -111,6 +115,8 @@ class GenerationRequest:
             "plane_margin_deg": self.plane_margin_deg,
             "counts": self.counts,
         }
+        if self.max_sources != qt.PAPER_MAX_SOURCES:
+            settings["max_sources"] = self.max_sources
         return settings | ({"materialize_audio": True} if self.materialize_audio else {})
 
     @classmethod
@@ -122,6 +128,7 @@ class GenerationRequest:
             records_per_shard=settings["records_per_shard"],
             plane_margin_deg=settings["plane_margin_deg"],
             materialize_audio=settings.get("materialize_audio", False),
+            max_sources=settings.get("max_sources", qt.PAPER_MAX_SOURCES),
         )
 
 
@@ -162,6 +169,7 @@ def build_plans(pools: Mapping[str, ScenePool], request: GenerationRequest) -> d
                     plan_rng(request.seed, split, question_type),
                     plane_margin_deg=request.plane_margin_deg,
                     question_id_offset=qt.type_code(question_type) * QUESTION_ID_STRIDE,
+                    max_sources=request.max_sources,
                 )
             except ValueError as error:
                 rooms = len(set(pool.room_ids.tolist()))
@@ -175,7 +183,7 @@ def shard_tasks(request: GenerationRequest, fingerprint: str) -> list[ShardTask]
     """All shards of a request, in a fixed global order."""
     tasks = []
     for split, counts in request.counts.items():
-        for question_type in qt.QUESTION_TYPES:
+        for question_type in qt.registered_types():
             count = counts.get(question_type, 0)
             if count <= 0:
                 continue
@@ -408,7 +416,7 @@ def write_records_folder(
         by_type: dict[str, list[Mapping]] = {}
         for record in records:
             by_type.setdefault(qt.validate_question_type(record["question_type"]), []).append(record)
-        counts[split] = {t: len(by_type.get(t, [])) for t in qt.QUESTION_TYPES}
+        counts[split] = {t: len(by_type.get(t, [])) for t in qt.registered_types()}
         for question_type, rows in by_type.items():
             num_files = -(-len(rows) // records_per_shard)
             for k in range(num_files):

@@ -1,4 +1,5 @@
-"""Counts of a SpatialSoundQA dataset per split, type, octant and distance bin of source 1, and Yes/No answers.
+"""Counts of a SpatialSoundQA dataset per split, type, octant and distance bin of source 1, sources per scene and
+Yes/No answers.
 
 Computed from plans (generation) or from records (converted data); printed at the end of a run and put in the card.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import question_types as qt
-from .qa_generation import QuestionPlan, answer_codes
+from .qa_generation import QuestionPlan, rule_answers
 from .scene_pool import ScenePool
 
 
@@ -31,8 +32,8 @@ class GenerationReport:
         lines = []
         for split, counter in self.counts.items():
             lines.append(f"== {split}: {counter['records']} records")
-            width = max(len(t) for t in qt.QUESTION_TYPES)
-            for question_type in qt.QUESTION_TYPES:
+            width = max(len(t) for t in qt.registered_types())
+            for question_type in qt.registered_types():
                 if counter[("type", question_type)]:
                     lines.append(f"  {question_type:<{width}} {counter[('type', question_type)]:>9}")
             octants = [counter[("octant", o)] for o in range(8)]
@@ -42,7 +43,10 @@ class GenerationReport:
             bins = sorted(k[1] for k in counter if isinstance(k, tuple) and k[0] == "distance_bin")
             lines.append("  distance bin of source 1 (metres:count):")
             lines.append("    " + "  ".join(f"{b / 2:g}:{counter[('distance_bin', b)]}" for b in bins))
-            for question_type in sorted(qt.BINARY_TYPES):
+            sizes = sorted(k[1] for k in counter if isinstance(k, tuple) and k[0] == "sources")
+            if sizes and sizes[-1] > qt.PAPER_MAX_SOURCES:
+                lines.append("  sources per scene: " + "  ".join(f"{k}:{counter[('sources', k)]}" for k in sizes))
+            for question_type in qt.registered_types():
                 yes, no = counter[("yes", question_type)], counter[("no", question_type)]
                 if yes + no:
                     lines.append(f"  {question_type}: Yes {yes} / No {no}")
@@ -60,10 +64,12 @@ def summarize(pools: Mapping[str, ScenePool], plans: Mapping[tuple[str, str], Qu
             counter[("octant", o)] += int(c)
         for b, c in zip(*np.unique(pool.distance_bin[plan.rir1], return_counts=True)):
             counter[("distance_bin", int(b))] += int(c)
-        if question_type in qt.BINARY_TYPES:
-            codes = answer_codes(pool, plan, np.arange(len(plan)), plan.rir1, plan.rir2)
-            counter[("yes", question_type)] += int((codes == 1).sum())
-            counter[("no", question_type)] += int((codes == 0).sum())
+        for k, c in zip(*np.unique(plan.sizes, return_counts=True)):
+            counter[("sources", int(k))] += int(c)
+        if qt.answer_kind(question_type) == "yes_no":
+            rows = np.arange(len(plan))
+            for answer in rule_answers(qt.get(question_type), pool, plan, rows, plan.rirs):
+                counter[(answer.lower(), question_type)] += 1
     return counts
 
 
@@ -77,9 +83,12 @@ def summarize_records(records_by_split: Mapping[str, list[Mapping]]) -> dict[str
         for record in records:
             counter["records"] += 1
             counter[("type", record["question_type"])] += 1
-            if record.get("azimuth_deg") is not None:
-                counter[("octant", lb.octant_index(record["azimuth_deg"], record["elevation_deg"]))] += 1
-                counter[("distance_bin", int(lb.distance_to_index(record["distance_m"])))] += 1
-            if record["question_type"] in qt.BINARY_TYPES and record["answer"] in ("Yes", "No"):
+            sources = record.get("sources") or []
+            counter[("sources", len(sources))] += 1
+            first = sources[0] if sources else {}
+            if first.get("azimuth_deg") is not None:
+                counter[("octant", lb.octant_index(first["azimuth_deg"], first["elevation_deg"]))] += 1
+                counter[("distance_bin", int(lb.distance_to_index(first["distance_m"])))] += 1
+            if qt.answer_kind(record["question_type"]) == "yes_no" and record["answer"] in ("Yes", "No"):
                 counter[(record["answer"].lower(), record["question_type"])] += 1
     return counts

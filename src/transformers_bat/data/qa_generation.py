@@ -1,17 +1,19 @@
 """Balanced, reproducible SpatialSoundQA question planning: labels first, then RIRs and clips that match.
 
-A *plan* is a set of numpy columns (RIR and clip indices into a :class:`ScenePool`, template index, question
-parameters) for all records of one (split, question type). Planning is vectorised and cheap, so every process
-computes the same full plan from ``(seed, split, type)`` and then turns only its own slice into records: output
-is identical whatever the number of shards, processes or interruptions.
+A *plan* is a set of numpy columns (RIR and clip indices into a :class:`ScenePool`, one column per source, the
+template index and the question parameters) for all records of one (split, question type). Planning is vectorised
+and cheap, so every process computes the same full plan from ``(seed, split, type)`` and then turns only its own
+slice into records: output is identical whatever the number of shards, processes or interruptions.
 
-How balance is reached:
+What a type asks for comes from its registry entry (:mod:`.question_types`): its ``assign`` hook fixes balanced
+question parameters, wanted answers and the number of sources of each record; the planner then finds scenes that
+realise them:
 - Source 1 of types A-D gets its (octant, distance bin) cell assigned first, evenly over the 8 octants and, within
   an octant, evenly over the distance bins the bank has there; an RIR is then drawn from that cell.
-- Yes/No answers (type E), asked words, axes and forms are assigned evenly first; RIR pairs from one room are
-  then proposed (source 1 from a random cell) and kept only when they give the assigned answer. Pairs at
-  near-ties (octant planes, equal distances, equal positions on the asked axis) are never kept.
-- Two-source records always mix clips with disjoint class labels at RIRs in different octants of one room.
+- Types with wanted answers (yes/no, a direction word, a count...) propose scenes (source 1 from a cell, the
+  other sources from its room) and keep only those whose answer is the wanted one. Near-ties (octant planes, equal
+  distances, equal positions on the asked axis) are never kept.
+- Scenes of several sources always mix clips with disjoint class labels at RIRs in different octants of one room.
 When the bank or catalogue cannot satisfy a request, a ``ValueError`` names what is short.
 """
 
@@ -22,44 +24,84 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from . import answers
+from ..scene import Scene, Source
 from . import question_templates as templates
 from . import question_types as qt
+from .answers import NearTieError
 from .records import ARROW_SCHEMA
-from .scene_pool import AXIS_COMPONENT, AXIS_NAMES, AXIS_NEGATIVE_WORD, AXIS_POSITIVE_WORD, WORDS, ScenePool
+from .scene_pool import AXIS_NAMES, WORDS, ScenePool
 
 DEFAULT_PLANE_MARGIN_DEG = 5.0
 MAX_ROUNDS = 200
 SPLIT_CODES = {"train": 0, "test": 1, "validation": 2}
-FORMS_DIRECTION = ("both", "pair", "relative")
 QUESTION_ID_STRIDE = 100_000_000
 
 
 @dataclass
 class QuestionPlan:
-    """Columns of one (split, question type): indices into the pool plus question parameters. -1 = unused."""
+    """Columns of one (split, question type): indices into the pool plus question parameters. -1 = unused.
+
+    ``rirs``, ``clips`` and ``events`` have one column per source (source 1 first); ``events`` says which of a
+    clip's labels names it in the question. ``form`` indexes the type's forms, ``axis`` :data:`AXIS_NAMES`,
+    ``word1`` / ``word2`` :data:`WORDS`.
+    """
 
     question_type: str
-    rir1: np.ndarray
-    clip1: np.ndarray
-    rir2: np.ndarray
-    clip2: np.ndarray
+    rirs: np.ndarray  # (n, S)
+    clips: np.ndarray  # (n, S)
+    events: np.ndarray  # (n, S)
     template: np.ndarray
-    form: np.ndarray  # 0/1/2 = both/pair/relative (MIXUP_DIRECTION); 1 = named event (DOA)
-    axis: np.ndarray  # 0/1/2 = lateral/frontal/vertical
-    word1: np.ndarray  # codes into WORDS
+    form: np.ndarray
+    axis: np.ndarray
+    word1: np.ndarray
     word2: np.ndarray
-    event1: np.ndarray  # which of clip 1's labels names it in the question
-    event2: np.ndarray
     question_id: np.ndarray
 
     def __len__(self) -> int:
-        return len(self.rir1)
+        return len(self.rirs)
+
+    @property
+    def rir1(self) -> np.ndarray:
+        """The RIR of source 1 of every record."""
+        return self.rirs[:, 0]
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Number of sources of every record."""
+        return (self.clips >= 0).sum(axis=1)
 
     def slice(self, start: int, stop: int) -> QuestionPlan:
         return QuestionPlan(
             self.question_type, **{k: v[start:stop] for k, v in vars(self).items() if isinstance(v, np.ndarray)}
         )
+
+    def params(self, i: int) -> qt.QuestionParams:
+        """The question parameters of record ``i`` as the answer rules read them."""
+        entry = qt.get(self.question_type)
+        form = entry.forms[self.form[i]] if self.form[i] >= 0 else None
+        return qt.QuestionParams(
+            form=form if len(entry.forms) > 1 else None,
+            axis=AXIS_NAMES[self.axis[i]] if self.axis[i] >= 0 else None,
+            direction=WORDS[self.word1[i]] if self.word1[i] >= 0 else None,
+            direction2=WORDS[self.word2[i]] if self.word2[i] >= 0 else None,
+        )
+
+
+@dataclass
+class PlanTargets:
+    """What a type's ``assign`` hook asks of the planner.
+
+    Attributes:
+        want: (n,) object array of wanted answer keys (None = any answer); keys are what the type's ``outcome``
+            returns, or the answer text when it has none.
+        sizes: (n,) sources per record; None = the type's fewest (or, for a range, balanced over the range).
+        balance_cell: whether source 1's (octant, distance bin) cell is balanced exactly (else proposed at random
+            and kept by answer).
+    """
+
+    want: np.ndarray | None = None
+    sizes: np.ndarray | None = None
+    balance_cell: bool = True
 
 
 def plan_rng(seed: int, split: str, question_type: str) -> np.random.Generator:
@@ -67,7 +109,7 @@ def plan_rng(seed: int, split: str, question_type: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), SPLIT_CODES.get(split, 9), qt.type_code(question_type), 0xBA7])
 
 
-def _balanced(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+def balanced(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     """n values in 0..k-1, each appearing n // k or n // k + 1 times, in random order."""
     return rng.permutation(np.arange(n) % k) if k > 0 else np.zeros(0, dtype=np.int64)
 
@@ -95,6 +137,11 @@ class _Cells:
         self.room_count = np.zeros_like(self.room_start)
         self.room_start[rooms] = room_start
         self.room_count[rooms] = room_count
+        # distinct octants each room has (a scene of k sources needs k of them)
+        self.room_octants = np.zeros_like(self.room_start)
+        for code in rooms:
+            members = self.by_room[self.room_start[code] : self.room_start[code] + self.room_count[code]]
+            self.room_octants[code] = len(np.unique(pool.octant[members]))
 
     def octants(self) -> np.ndarray:
         return np.unique(self.keys // 64)
@@ -119,12 +166,12 @@ def _assign_cells(rng: np.random.Generator, cells: _Cells, n: int, question_type
             f"Cannot balance {question_type} over the 8 octants: the RIR bank has no usable RIR in "
             f"{len(missing)} octant(s): {names}. Add RIRs there or lower the plane margin."
         )
-    octant_of_record = _balanced(rng, n, 8)
+    octant_of_record = balanced(rng, n, 8)
     cell_pos = np.empty(n, dtype=np.int64)
     for octant in range(8):
         members = np.flatnonzero(octant_of_record == octant)
         in_octant = np.flatnonzero(cells.keys // 64 == octant)
-        cell_pos[members] = in_octant[_balanced(rng, len(members), len(in_octant))]
+        cell_pos[members] = in_octant[balanced(rng, len(members), len(in_octant))]
     return cell_pos
 
 
@@ -136,31 +183,66 @@ def _octant_words(octant: int) -> tuple[str, str, str]:
     )
 
 
-def _draw_disjoint_clips(rng: np.random.Generator, pool: ScenePool, clip1: np.ndarray, question_type: str):
-    """A second clip per record whose class labels share nothing with clip 1."""
-    clip2 = np.full(len(clip1), -1, dtype=np.int64)
-    todo = np.arange(len(clip1))
+def _draw_disjoint_clips(
+    rng: np.random.Generator, pool: ScenePool, taken: np.ndarray, question_type: str
+) -> np.ndarray:
+    """A clip per row of ``taken`` ((m, k) clip indices, -1 = none) whose class labels share nothing with them."""
+    taken = np.atleast_2d(taken)
+    busy = np.zeros((len(taken), pool.clip_label_bits.shape[1]), dtype=np.uint8)
+    for column in taken.T:
+        present = column >= 0
+        busy[present] |= pool.clip_label_bits[column[present]]
+    chosen = np.full(len(taken), -1, dtype=np.int64)
+    todo = np.arange(len(taken))
     for _ in range(MAX_ROUNDS):
         if len(todo) == 0:
-            return clip2
+            return chosen
         candidate = rng.integers(0, pool.num_clips, len(todo))
-        overlap = np.any(pool.clip_label_bits[clip1[todo]] & pool.clip_label_bits[candidate], axis=1)
-        ok = ~overlap
-        clip2[todo[ok]] = candidate[ok]
+        ok = ~np.any(busy[todo] & pool.clip_label_bits[candidate], axis=1)
+        chosen[todo[ok]] = candidate[ok]
         todo = todo[~ok]
+    first = taken[todo[0]]
     raise ValueError(
-        f"Cannot pair clips for {question_type}: found no clip with entirely different classes for "
-        f"{len(todo)} records (e.g. clip {pool.clip_ids[clip1[todo[0]]]!r}); the catalogue needs clips of at least "
-        "two disjoint class sets."
+        f"Cannot mix clips for {question_type}: found no clip with entirely different classes from "
+        f"{[pool.clip_ids[c] for c in first if c >= 0]} (and {len(todo) - 1} more records); the catalogue needs "
+        "clips of enough disjoint class sets for scenes of this many sources."
     )
 
 
-def _relative(pool: ScenePool, rir1: np.ndarray, rir2: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """Word code saying where source 1 lies relative to source 2 on ``axis``; -1 for a near-tie."""
-    component = AXIS_COMPONENT[axis]
-    offset = pool.position_m[rir1, component] - pool.position_m[rir2, component]
-    word = np.where(offset > 0, AXIS_POSITIVE_WORD[axis], AXIS_NEGATIVE_WORD[axis])
-    return np.where(np.abs(offset) >= answers.RELATIVE_MARGIN_M, word, -1)
+def _event_choice(rng: np.random.Generator, pool: ScenePool, clips: np.ndarray) -> np.ndarray:
+    """Which label of each clip names it in a question (-1 where there is no clip)."""
+    num_labels = np.array([len(pool.clip_labels[c]) if c >= 0 else 0 for c in clips], dtype=np.int64)
+    return np.where(clips >= 0, (rng.random(len(clips)) * num_labels).astype(np.int64), -1)
+
+
+def scene_of_plan(pool: ScenePool, clips: np.ndarray, rirs: np.ndarray) -> Scene:
+    """The scene of one planned record (one row of clip and RIR indices, -1 = no such source)."""
+    sources = []
+    for clip, rir in zip(clips, rirs):
+        if clip < 0:
+            break
+        sources.append(
+            Source(
+                audio_id=pool.clip_ids[clip],
+                reverb_id=pool.reverb_ids[rir],
+                labels=pool.clip_labels[clip],
+                azimuth_deg=float(pool.azimuth_deg[rir]),
+                elevation_deg=float(pool.elevation_deg[rir]),
+                distance_m=float(pool.distance_m[rir]),
+            )
+        )
+    return Scene(tuple(sources), pool.room_ids[rirs[0]])
+
+
+def rule_answers(entry: qt.QuestionType, pool: ScenePool, plan: QuestionPlan, rows, rirs) -> np.ndarray:
+    """Answer text of candidate scenes by the type's rule, record by record (None for a near-tie)."""
+    keys = np.empty(len(rows), dtype=object)
+    for k, (row, candidate) in enumerate(zip(rows, rirs)):
+        try:
+            keys[k] = entry.answer(scene_of_plan(pool, plan.clips[row], candidate), plan.params(row))
+        except NearTieError:
+            keys[k] = None
+    return keys
 
 
 def plan_question_type(
@@ -170,12 +252,20 @@ def plan_question_type(
     rng: np.random.Generator,
     plane_margin_deg: float = DEFAULT_PLANE_MARGIN_DEG,
     question_id_offset: int = 0,
+    max_sources: int = qt.PAPER_MAX_SOURCES,
 ) -> QuestionPlan:
-    """Plan ``num_records`` balanced records of one question type from ``pool``."""
-    qt.validate_question_type(question_type)
+    """Plan ``num_records`` balanced records of one question type from ``pool`` (scenes of at most
+    ``max_sources`` sources)."""
+    entry = qt.get(question_type)
     n = int(num_records)
     if n < 0:
         raise ValueError(f"num_records must be >= 0, got {n}")
+    fewest, most = entry.source_range(max_sources)
+    if not entry.available(max_sources):
+        raise ValueError(
+            f"{question_type} needs scenes of {fewest} or more sources (beyond the paper's data); generate it "
+            f"with --max-sources {max(fewest, qt.PAPER_MAX_SOURCES + 1)} or more (now {max_sources})"
+        )
     if pool.num_clips == 0:
         raise ValueError(f"Cannot generate {question_type}: the sound catalogue of this split is empty")
     if pool.num_rirs == 0:
@@ -189,57 +279,50 @@ def plan_question_type(
     minus = np.full(n, -1, dtype=np.int64)
     plan = QuestionPlan(
         question_type,
-        rir1=minus.copy(),
-        clip1=_cycled_permutations(rng, n, pool.num_clips),
-        rir2=minus.copy(),
-        clip2=minus.copy(),
+        rirs=np.full((n, most), -1, dtype=np.int64),
+        clips=np.full((n, most), -1, dtype=np.int64),
+        events=np.full((n, most), -1, dtype=np.int64),
         template=np.zeros(n, dtype=np.int64),
-        form=minus.copy(),
+        form=np.zeros(n, dtype=np.int64),
         axis=minus.copy(),
         word1=minus.copy(),
         word2=minus.copy(),
-        event1=minus.copy(),
-        event2=minus.copy(),
         question_id=question_id_offset + np.arange(n, dtype=np.int64),
     )
     if n == 0:
         return plan
-    single = question_type in qt.SINGLE_SOURCE_TYPES
-    if not single:
-        # source pairs need a second usable RIR in the same room
-        cells = _Cells(pool, eligible)
-        per_room = cells.room_count[pool.room_code]
-        eligible &= per_room >= 2
+    plan.clips[:, 0] = _cycled_permutations(rng, n, pool.num_clips)
+    plan.events[:, 0] = _event_choice(rng, pool, plan.clips[:, 0])
+    targets = entry.assign(rng, n, plan, pool) if entry.assign is not None else PlanTargets()
+    sizes = targets.sizes
+    if sizes is None:
+        sizes = fewest + balanced(rng, n, most - fewest + 1)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if sizes.min() < 1 or sizes.max() > most:
+        raise ValueError(f"{question_type}: records of {sizes.min()}-{sizes.max()} sources asked, at most {most}")
+    largest = int(sizes.max())
+    if largest > 1:
+        # a scene of k sources needs k RIRs in k different octants of one room
+        rooms = _Cells(pool, eligible)
+        eligible &= rooms.room_octants[pool.room_code] >= largest
         if not eligible.any():
             raise ValueError(
-                f"Cannot generate {question_type}: no room has two RIRs away from the octant planes (two-source "
-                "records need two RIRs of one room)"
+                f"Cannot generate {question_type}: no room has RIRs in {largest} different octants away from the "
+                f"octant planes (scenes of {largest} sources need them in one room)"
             )
     cells = _Cells(pool, eligible)
-    num_labels = np.array([len(names) for names in pool.clip_labels], dtype=np.int64)
-    plan.event1 = (rng.random(n) * num_labels[plan.clip1]).astype(np.int64)
-
-    if single:
-        plan.rir1 = cells.draw_in_cell(rng, _assign_cells(rng, cells, n, question_type))
-        if question_type == qt.DOA:
-            plan.form = _balanced(rng, n, 2)  # 0 = plain question, 1 = names the event
+    if largest == 1 and targets.want is None:
+        plan.rirs[:, 0] = cells.draw_in_cell(rng, _assign_cells(rng, cells, n, question_type))
         _dedupe_single(rng, pool, cells, plan)
     else:
-        plan.clip2 = _draw_disjoint_clips(rng, pool, plan.clip1, question_type)
-        plan.event2 = (rng.random(n) * num_labels[plan.clip2]).astype(np.int64)
-        _plan_pairs(rng, pool, cells, plan)
-    forms = _form_names(question_type, plan.form)
-    counts = {form: len(templates.templates_for(question_type, form)) for form in set(forms)}
-    plan.template = (rng.random(n) * np.array([counts[f] for f in forms])).astype(np.int64)
+        for k in range(1, largest):
+            rows = np.flatnonzero(sizes > k)
+            plan.clips[rows, k] = _draw_disjoint_clips(rng, pool, plan.clips[rows, :k], question_type)
+            plan.events[rows, k] = _event_choice(rng, pool, plan.clips[rows, k])
+        _plan_scenes(rng, pool, cells, plan, entry, targets)
+    counts = np.array([len(entry.templates_for(form)) for form in entry.forms])
+    plan.template = (rng.random(n) * counts[plan.form]).astype(np.int64)
     return plan
-
-
-def _form_names(question_type: str, form: np.ndarray) -> list[str]:
-    if question_type == qt.MIXUP_DIRECTION:
-        return [FORMS_DIRECTION[f] for f in form]
-    if question_type == qt.DOA:
-        return ["event" if f == 1 else "" for f in form]
-    return [""] * len(form)
 
 
 def _dedupe_single(rng, pool: ScenePool, cells: _Cells, plan: QuestionPlan) -> None:
@@ -248,206 +331,147 @@ def _dedupe_single(rng, pool: ScenePool, cells: _Cells, plan: QuestionPlan) -> N
     for pos, (start, count) in enumerate(zip(cells.start, cells.count)):
         position_in_cells[cells.index[start : start + count]] = pos
     for round_index in range(MAX_ROUNDS):
-        key = plan.clip1 * pool.num_rirs + plan.rir1
+        key = plan.clips[:, 0] * pool.num_rirs + plan.rirs[:, 0]
         _, first = np.unique(key, return_index=True)
         duplicate = np.ones(len(key), dtype=bool)
         duplicate[first] = False
         todo = np.flatnonzero(duplicate)
         if len(todo) == 0:
             return
-        plan.rir1[todo] = cells.draw_in_cell(rng, position_in_cells[plan.rir1[todo]])
+        plan.rirs[todo, 0] = cells.draw_in_cell(rng, position_in_cells[plan.rirs[todo, 0]])
         if round_index >= 8:  # the cell is exhausted for this clip: move the record to another clip
-            plan.clip1[todo] = rng.integers(0, pool.num_clips, len(todo))
-            plan.event1[todo] = (rng.random(len(todo)) * [len(pool.clip_labels[c]) for c in plan.clip1[todo]]).astype(
-                np.int64
-            )
+            plan.clips[todo, 0] = rng.integers(0, pool.num_clips, len(todo))
+            plan.events[todo, 0] = _event_choice(rng, pool, plan.clips[todo, 0])
     raise ValueError(
         f"Cannot make {len(plan)} distinct (clip, RIR) records of {plan.question_type}: the split has only "
         f"{pool.num_clips} clips and {len(cells.index)} usable RIRs; lower the request or add data."
     )
 
 
-def _plan_pairs(rng, pool: ScenePool, cells: _Cells, plan: QuestionPlan) -> None:
-    """Assign balanced targets first, then keep proposed RIR pairs that realise them."""
-    n = len(plan)
-    question_type = plan.question_type
-    target_cell = None
-    want = np.full(n, -1, dtype=np.int64)  # wanted answer code (1/0 yes/no, or a word code), -1 = anything
-    if question_type in (qt.MIXUP_SINGLE_CLASSIFICATION, qt.MIXUP_SINGLE_DOA):
-        target_cell = _assign_cells(rng, cells, n, question_type)
-    elif question_type == qt.MIXUP_DIRECTION:
-        combination = _balanced(rng, n, 3 * 3 * 2)  # form x axis x answer, jointly even
-        plan.form, plan.axis, want = combination // 6, (combination // 2) % 3, combination % 2
-        plan.word1 = 2 * plan.axis + rng.integers(0, 2, n)
-        plan.word2 = np.where(plan.form == 1, 2 * plan.axis + rng.integers(0, 2, n), -1)
-    elif question_type == qt.MIXUP_DISTANCE_BOTH:
-        want = _balanced(rng, n, 2)
-    elif question_type == qt.MIXUP_NONBINARY_DIRECTION:
-        want = _balanced(rng, n, 6)  # answer word codes, axis = word // 2
-        plan.axis = want // 2
-    elif question_type == qt.MIXUP_NONBINARY_SOURCE:
-        plan.word1 = _balanced(rng, n, 6)
-        plan.axis = plan.word1 // 2
-        want = plan.word1
+def _distinct_octants(pool: ScenePool, rirs: np.ndarray) -> np.ndarray:
+    """(m,) bool: the present sources of each candidate scene lie in pairwise different octants (and RIRs)."""
+    ok = np.ones(len(rirs), dtype=bool)
+    octant = np.where(rirs >= 0, pool.octant[np.maximum(rirs, 0)], -1)
+    for i in range(rirs.shape[1]):
+        for j in range(i + 1, rirs.shape[1]):
+            both = (rirs[:, i] >= 0) & (rirs[:, j] >= 0)
+            ok &= ~both | ((octant[:, i] != octant[:, j]) & (rirs[:, i] != rirs[:, j]))
+    return ok
 
+
+def _plan_scenes(rng, pool: ScenePool, cells: _Cells, plan: QuestionPlan, entry, targets: PlanTargets) -> None:
+    """Propose scenes (source 1 from its cell, the others from its room) and keep those with the wanted answer."""
+    n = len(plan)
+    sizes = plan.sizes
+    want = targets.want
+    target_cell = _assign_cells(rng, cells, n, plan.question_type) if targets.balance_cell else None
     todo = np.arange(n)
     for _ in range(MAX_ROUNDS):
         if len(todo) == 0:
             break
         if target_cell is not None:
-            rir1 = cells.draw_in_cell(rng, target_cell[todo])
+            first = cells.draw_in_cell(rng, target_cell[todo])
         else:
-            rir1 = cells.draw_in_cell(rng, rng.integers(0, len(cells.keys), len(todo)))
-        rir2 = cells.draw_in_room(rng, pool.room_code[rir1])
-        ok = (rir1 != rir2) & (pool.octant[rir1] != pool.octant[rir2])
-        got = answer_codes(pool, plan, todo, rir1, rir2)
-        ok &= (got >= 0) & ((want[todo] == -1) | (got == want[todo]))
-        plan.rir1[todo[ok]] = rir1[ok]
-        plan.rir2[todo[ok]] = rir2[ok]
+            first = cells.draw_in_cell(rng, rng.integers(0, len(cells.keys), len(todo)))
+        candidate = np.full((len(todo), plan.rirs.shape[1]), -1, dtype=np.int64)
+        candidate[:, 0] = first
+        for k in range(1, plan.rirs.shape[1]):
+            others = cells.draw_in_room(rng, pool.room_code[first])
+            candidate[:, k] = np.where(sizes[todo] > k, others, -1)
+        ok = _distinct_octants(pool, candidate)
+        if entry.outcome is not None:
+            got = np.asarray(entry.outcome(pool, plan, todo, candidate), dtype=object)
+        else:
+            got = np.full(len(todo), None, dtype=object)
+            got[ok] = rule_answers(entry, pool, plan, todo[ok], candidate[ok])
+        ok &= np.array([key is not None for key in got], dtype=bool)
+        if want is not None:
+            ok &= np.array([w is None or g == w for g, w in zip(got, want[todo])], dtype=bool)
+        plan.rirs[todo[ok]] = candidate[ok]
         todo = todo[~ok]
         if len(todo) == 0:
-            todo = _pair_duplicates(pool, plan)
-            if len(todo):
-                plan.clip2[todo] = _draw_disjoint_clips(rng, pool, plan.clip1[todo], question_type)
-                plan.event2[todo] = (
-                    rng.random(len(todo)) * [len(pool.clip_labels[c]) for c in plan.clip2[todo]]
-                ).astype(np.int64)
+            todo = _scene_duplicates(plan)
+            for k in range(1, plan.clips.shape[1]):
+                rows = todo[sizes[todo] > k]
+                plan.clips[rows, k] = _draw_disjoint_clips(rng, pool, plan.clips[rows, :k], plan.question_type)
+                plan.events[rows, k] = _event_choice(rng, pool, plan.clips[rows, k])
     if len(todo):
         raise ValueError(_shortage_message(plan, todo, want))
 
 
-def answer_codes(pool: ScenePool, plan: QuestionPlan, todo: np.ndarray, rir1: np.ndarray, rir2: np.ndarray):
-    """Answer of candidate pairs as a code comparable with the wanted one; -2 = near-tie (reject)."""
-    question_type = plan.question_type
-    if question_type in (qt.MIXUP_SINGLE_CLASSIFICATION, qt.MIXUP_SINGLE_DOA, qt.MIXUP_NONBINARY_DISTANCE):
-        return np.zeros(len(todo), dtype=np.int64)
-    if question_type == qt.MIXUP_DISTANCE_BOTH:
-        d1, d2 = pool.distance_m[rir1], pool.distance_m[rir2]
-        return np.where(np.abs(d1 - d2) >= answers.CLOSER_MARGIN_M, (d1 < d2).astype(np.int64), -2)
-    if question_type in (qt.MIXUP_NONBINARY_DIRECTION, qt.MIXUP_NONBINARY_SOURCE):
-        word = _relative(pool, rir1, rir2, plan.axis[todo])
-        return np.where(word >= 0, word, -2)
-    # MIXUP_DIRECTION
-    form, axis, word1, word2 = plan.form[todo], plan.axis[todo], plan.word1[todo], plan.word2[todo]
-    source1_word = pool.axis_words[rir1, axis]
-    source2_word = pool.axis_words[rir2, axis]
-    both = (source1_word == word1) & (source2_word == word1)
-    pair = (source1_word == word1) & (source2_word == word2)
-    relative = _relative(pool, rir1, rir2, axis)
-    answer = np.where(form == 0, both, np.where(form == 1, pair, relative == word1)).astype(np.int64)
-    return np.where((form == 2) & (relative < 0), -2, answer)
-
-
-def _pair_duplicates(pool: ScenePool, plan: QuestionPlan) -> np.ndarray:
-    """Records repeating an earlier (clips, RIRs, question parameters) combination."""
-    key = np.stack(
-        [plan.clip1, plan.rir1, plan.clip2, plan.rir2, plan.form, plan.axis, plan.word1, plan.word2], axis=1
+def _scene_duplicates(plan: QuestionPlan) -> np.ndarray:
+    """Records repeating an earlier (clips, RIRs, question parameters) combination; their RIRs are reset."""
+    key = np.concatenate(
+        [plan.clips, plan.rirs, np.stack([plan.form, plan.axis, plan.word1, plan.word2], axis=1)], axis=1
     )
     _, first = np.unique(key, axis=0, return_index=True)
     duplicate = np.ones(len(key), dtype=bool)
     duplicate[first] = False
     todo = np.flatnonzero(duplicate)
-    plan.rir1[todo] = -1
-    plan.rir2[todo] = -1
+    plan.rirs[todo] = -1
     return todo
 
 
-def _shortage_message(plan: QuestionPlan, todo: np.ndarray, want: np.ndarray) -> str:
-    question_type = plan.question_type
-    wanted = want[todo]
-    if question_type in qt.BINARY_TYPES:
-        what = {code: answers.yes_no(bool(code)) for code in range(2)}
-    else:
-        what = dict(enumerate(WORDS))
-    short = np.unique(wanted, return_counts=True)
-    parts = [
-        f"{count} with answer {what.get(int(code), 'any')!r}" if code >= 0 else f"{count} unconstrained"
-        for code, count in zip(*short)
-    ]
+def _shortage_message(plan: QuestionPlan, todo: np.ndarray, want: np.ndarray | None) -> str:
+    wanted = [None if want is None else want[i] for i in todo]
+    short: dict = {}
+    for key in wanted:
+        short[key] = short.get(key, 0) + 1
+    ordered = sorted(short.items(), key=lambda item: str(item[0]))
+    parts = [f"{count} with answer {key!r}" if key is not None else f"{count} unconstrained" for key, count in ordered]
+    largest = int(plan.sizes[todo].max())
     return (
-        f"Cannot balance {question_type}: found no suitable same-room RIR pair (different octants, no near-tie) "
-        f"for {len(todo)} of {len(plan)} records ({', '.join(parts)}). The RIR bank is too small or too uneven "
-        "for this request: add RIRs/rooms or ask for fewer records."
+        f"Cannot balance {plan.question_type}: found no suitable same-room scene of up to {largest} sources "
+        f"(different octants, no near-tie) for {len(todo)} of {len(plan)} records ({', '.join(parts)}). The RIR bank "
+        "is too small or too uneven for this request: add RIRs/rooms or ask for fewer records."
     )
 
 
 # ---------------------------------------------------------------------------------- records from a plan
 
 
+def _names(pool: ScenePool, plan: QuestionPlan, i: int) -> list[str]:
+    """The class name that stands for each source of record ``i`` in its question (lower case)."""
+    return [pool.clip_labels[clip][event].lower() for clip, event in zip(plan.clips[i], plan.events[i]) if clip >= 0]
+
+
+def question_fields(entry: qt.QuestionType, scene: Scene, params: qt.QuestionParams, names: list[str]) -> dict:
+    """The placeholders of a question: ``{event}`` / ``{e1}``.. name the sources, ``{d}`` / ``{d1}`` / ``{d2}``
+    the asked words, ``{options}`` / ``{options_of}`` the asked axis; a type adds its own (``question_fields``)."""
+    fields = {"event": names[0], **{f"e{k + 1}": name for k, name in enumerate(names)}}
+    if params.direction is not None:
+        fields.update(d=params.direction, d1=params.direction)
+    if params.direction2 is not None:
+        fields["d2"] = params.direction2
+    if params.axis is not None:
+        fields.update(options=templates.AXIS_OPTIONS[params.axis], options_of=templates.AXIS_OPTIONS_OF[params.axis])
+    if entry.question_fields is not None:
+        fields.update(entry.question_fields(scene, params, names))
+    return fields
+
+
 def plan_to_table(pool: ScenePool, plan: QuestionPlan) -> pa.Table:
-    """Turn (a slice of) a plan into records: question and answer text plus the scene ground truth."""
-    question_type = plan.question_type
+    """Turn (a slice of) a plan into records: question and answer text plus the scene."""
+    entry = qt.get(plan.question_type)
     n = len(plan)
-    two = plan.rir2 >= 0
-    forms = _form_names(question_type, plan.form)
-    rows_template = [templates.templates_for(question_type, f)[t] for f, t in zip(forms, plan.template)]
-    clip_labels = pool.clip_labels
-    names1 = [clip_labels[c][e].lower() for c, e in zip(plan.clip1, plan.event1)]
-    names2 = [clip_labels[c][e].lower() if c >= 0 else None for c, e in zip(plan.clip2, plan.event2)]
-    az, el, dist = pool.azimuth_deg, pool.elevation_deg, pool.distance_m
-
-    single = question_type in qt.SINGLE_SOURCE_TYPES
-    codes = None if single else answer_codes(pool, plan, np.arange(n), plan.rir1, plan.rir2)
-    questions = []
-    answers_text = []
+    columns: dict[str, list] = {name: [] for name in ARROW_SCHEMA.names}
     for i in range(n):
-        r1 = plan.rir1[i]
-        fields = {"event": names1[i], "e1": names1[i], "e2": names2[i]}
-        if question_type == qt.MIXUP_SINGLE_CLASSIFICATION:
-            d1, d2, d3 = (WORDS[w] for w in pool.axis_words[r1])
-            fields.update(
-                d1=d1, d2=d2, d3=d3, distance=templates.spoken_distance(answers.quantize_distance_m(dist[r1]))
-            )
-        elif plan.word1[i] >= 0:
-            fields.update(d=WORDS[plan.word1[i]], d1=WORDS[plan.word1[i]])
-            if plan.word2[i] >= 0:
-                fields["d2"] = WORDS[plan.word2[i]]
-        if plan.axis[i] >= 0:
-            axis_name = AXIS_NAMES[plan.axis[i]]
-            fields.update(options=templates.AXIS_OPTIONS[axis_name], options_of=templates.AXIS_OPTIONS_OF[axis_name])
-        questions.append(rows_template[i].format(**fields))
-        answers_text.append(_answer_text(pool, plan, i, codes))
-
-    def gather(values, index, mask):
-        return [values[j] if m else None for j, m in zip(index, mask)]
-
-    columns = {
-        "audio_id": pool.clip_ids[plan.clip1].tolist(),
-        "reverb_id": pool.reverb_ids[plan.rir1].tolist(),
-        "audio_id2": gather(pool.clip_ids, plan.clip2, two),
-        "reverb_id2": gather(pool.reverb_ids, plan.rir2, two),
-        "question_id": plan.question_id,
-        "question_type": [question_type] * n,
-        "question": questions,
-        "answer": answers_text,
-        "room_id": pool.room_ids[plan.rir1].tolist(),
-        "labels": [list(clip_labels[c]) for c in plan.clip1],
-        "azimuth_deg": az[plan.rir1],
-        "elevation_deg": el[plan.rir1],
-        "distance_m": dist[plan.rir1],
-        "labels2": [list(clip_labels[c]) if m else None for c, m in zip(plan.clip2, two)],
-        "azimuth_deg2": pa.array(az[plan.rir2], mask=~two),
-        "elevation_deg2": pa.array(el[plan.rir2], mask=~two),
-        "distance_m2": pa.array(dist[plan.rir2], mask=~two),
-        "template_id": plan.template.astype(np.int32),
-        "form": [f if question_type in (qt.DOA, qt.MIXUP_DIRECTION) else None for f in forms],
-        "axis": [AXIS_NAMES[a] if a >= 0 else None for a in plan.axis],
-        "direction": [WORDS[w] if w >= 0 else None for w in plan.word1],
-        "direction2": [WORDS[w] if w >= 0 else None for w in plan.word2],
-    }
+        scene = scene_of_plan(pool, plan.clips[i], plan.rirs[i])
+        params = plan.params(i)
+        form_name = entry.forms[plan.form[i]]
+        template = entry.templates_for(form_name)[plan.template[i]]
+        row = {
+            "question_id": int(plan.question_id[i]),
+            "question_type": entry.name,
+            "question": template.format(**question_fields(entry, scene, params, _names(pool, plan, i))),
+            "answer": entry.answer(scene, params),
+            **scene.to_columns(),
+            "template_id": int(plan.template[i]),
+            "form": form_name if len(entry.forms) > 1 else None,
+            "axis": params.axis,
+            "direction": params.direction,
+            "direction2": params.direction2,
+        }
+        for name, values in columns.items():
+            values.append(row[name])
     return pa.table(columns, schema=ARROW_SCHEMA)
-
-
-def _answer_text(pool: ScenePool, plan: QuestionPlan, i: int, codes: np.ndarray | None) -> str:
-    question_type = plan.question_type
-    r1, r2 = plan.rir1[i], plan.rir2[i]
-    if question_type in (qt.CLASSIFICATION, qt.MIXUP_SINGLE_CLASSIFICATION, qt.MIXUP_NONBINARY_SOURCE):
-        return answers.classes_answer(pool.clip_labels[plan.clip1[i]])
-    if question_type in (qt.DOA, qt.MIXUP_SINGLE_DOA):
-        return answers.doa_answer(pool.azimuth_deg[r1], pool.elevation_deg[r1], pool.distance_m[r1])
-    if question_type == qt.MIXUP_NONBINARY_DISTANCE:
-        return answers.separation_answer(float(np.linalg.norm(pool.position_m[r1] - pool.position_m[r2])))
-    code = int(codes[i])
-    if question_type == qt.MIXUP_NONBINARY_DIRECTION:
-        return WORDS[code]
-    return answers.yes_no(bool(code))

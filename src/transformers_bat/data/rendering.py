@@ -1,7 +1,7 @@
 """Rendering on read: a SpatialSoundQA record becomes a binaural 10 s waveform (and optionally model features).
 
 Rendering is a pure function of the record: the clip and RIR ids it names are loaded and spatialised with the
-simulator's ``render_scene`` (mono -> 32 kHz, -14 dBFS, full convolution, 10 s, two sources averaged), with no
+simulator's ``render_scene`` (mono -> 32 kHz, -14 dBFS, full convolution, 10 s, the sources averaged), with no
 random choice anywhere, so the same record always gives the same audio. Use it as a ``datasets`` transform
 (``ds.with_transform(renderer)``) or as a DataLoader ``collate_fn`` (``renderer.collate``): both run inside the
 DataLoader workers.
@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from ..scene import Scene
+from .records import scene_of
 
 NUM_SAMPLES = 320_000
 SAMPLE_RATE = 32_000
@@ -85,23 +88,25 @@ class SceneRenderer:
         return state
 
     # ------------------------------------------------------------------ one record
-    def _load(self, record: Mapping, key: str, source):
-        """`source.load(record[key])` (a catalogue clip or an RIR), with an error that names the record."""
-        asset_id = record[key]
+    @staticmethod
+    def _load(record: Mapping, what: str, asset_id: str, source):
+        """`source.load(asset_id)` (a catalogue clip or an RIR), with an error that names the record."""
         try:
             return source.load(asset_id)
         except Exception as error:  # missing id, missing file, unreadable file: all name the record
             raise MissingAssetError(
-                f"record {record.get('question_id')}: {key}={asset_id!r} cannot be loaded from {source!r}: {error}"
+                f"record {record.get('question_id')}: {what}={asset_id!r} cannot be loaded from {source!r}: {error}"
             ) from error
 
-    def render(self, record: Mapping) -> np.ndarray:
-        """(2, num_samples) float32 binaural waveform of one record (one or two sources)."""
-        clips = [self._load(record, "audio_id", self.catalogue)]
-        rirs = [self._load(record, "reverb_id", self.rir_bank)]
-        if record.get("audio_id2") is not None:
-            clips.append(self._load(record, "audio_id2", self.catalogue))
-            rirs.append(self._load(record, "reverb_id2", self.rir_bank))
+    def render(self, record: Mapping | Scene) -> np.ndarray:
+        """(2, num_samples) float32 binaural waveform of one record or scene (any number of sources, mixed as the
+        release mixes two: the mean of the spatialised -14 dBFS sources)."""
+        scene = record if isinstance(record, Scene) else scene_of(record)
+        where = {} if isinstance(record, Scene) else record
+        clips, rirs = [], []
+        for number, source in enumerate(scene, start=1):
+            clips.append(self._load(where, f"source {number} audio_id", source.audio_id, self.catalogue))
+            rirs.append(self._load(where, f"source {number} reverb_id", source.reverb_id, self.rir_bank))
         waveform = np.asarray(self.render_fn(clips, rirs, self.num_samples), dtype=np.float32)
         if waveform.shape != (2, self.num_samples):
             raise ValueError(f"render_fn returned shape {waveform.shape}, expected (2, {self.num_samples})")
@@ -156,14 +161,11 @@ def check_assets(records: Iterable[Mapping], rir_bank, catalogue, where: str = "
     missing_rirs: dict[str, int] = {}
     missing_clips: dict[str, int] = {}
     for record in records:
-        for key in ("reverb_id", "reverb_id2"):
-            value = record.get(key)
-            if value is not None and value not in known_rirs:
-                missing_rirs[value] = missing_rirs.get(value, 0) + 1
-        for key in ("audio_id", "audio_id2"):
-            value = record.get(key)
-            if value is not None and value not in known_clips:
-                missing_clips[value] = missing_clips.get(value, 0) + 1
+        for source in scene_of(record):
+            if source.reverb_id not in known_rirs:
+                missing_rirs[source.reverb_id] = missing_rirs.get(source.reverb_id, 0) + 1
+            if source.audio_id not in known_clips:
+                missing_clips[source.audio_id] = missing_clips.get(source.audio_id, 0) + 1
     problems = []
     if missing_rirs:
         problems.append(f"{len(missing_rirs)} RIR id(s) not in {rir_bank!r}, e.g. {sorted(missing_rirs)[:5]}")

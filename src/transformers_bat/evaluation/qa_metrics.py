@@ -1,19 +1,20 @@
 """Scoring free-text BAT answers on SpatialSoundQA, reported like the paper's Table 4.
 
-Each record is scored against its ground truth: the scene parameters stored in our records when present (so no
-answer string is re-parsed), else the reference answer (the authors' release stores only text). Per question
-type:
+Each record is scored against its reference answer (ours are derived by rule from the scene, so the answer is
+the ground truth in the release's format; the authors' release stores only text). How depends on the answer kind
+of the record's registered question type (a type may bring its own scorer):
 
-- detection (CLASSIFICATION, MIXUP_SINGLE_CLASSIFICATION, MIXUP_NONBINARY_SOURCE): exact set match and set-F1 of
-  the "; "-separated class names, always; and mAP where each answer is scored against every class name by a
-  pluggable text embedder (cosine similarity), as the paper does with an API embedder. Any local embedder gives
-  different numbers from the paper's.
-- direction + distance (DOA, MIXUP_SINGLE_DOA): octant accuracy (all three words right) and DER (distance more
-  than one 0.5 m bin off).
-- reasoning: binary accuracy of yes/no answers (MIXUP_DIRECTION, MIXUP_DISTANCE_BOTH and their average), word
-  accuracy of MIXUP_NONBINARY_DIRECTION and within-0.5 m accuracy of MIXUP_NONBINARY_DISTANCE.
+- classes (CLASSIFICATION, MIXUP_SINGLE_CLASSIFICATION, MIXUP_NONBINARY_SOURCE, MIXUP_EXTREME_SOURCE): exact set
+  match and set-F1 of the "; "-separated class names, always; and mAP where each answer is scored against every
+  class name by a pluggable text embedder (cosine similarity), as the paper does with an API embedder. Any local
+  embedder gives different numbers from the paper's.
+- direction_distance (DOA, MIXUP_SINGLE_DOA): octant accuracy (all three words right), left/right accuracy and DER
+  (distance more than one 0.5 m bin off).
+- yes_no (MIXUP_DIRECTION, MIXUP_DISTANCE_BOTH, MIXUP_THREE_RELATION): binary accuracy, also per asked axis;
+  direction (MIXUP_NONBINARY_DIRECTION): word accuracy; distance (MIXUP_NONBINARY_DISTANCE): within-0.5 m
+  accuracy; count (MIXUP_COUNT): exact accuracy.
 
-An answer that cannot be parsed counts as wrong and is counted in `unparsed`.
+An answer that cannot be parsed counts as wrong on every metric of its kind and is counted in `unparsed`.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ from .. import answer_parsing
 from .. import labels as lb
 from ..data import question_types as qt
 from .encoder_metrics import mean_average_precision
-
-DETECTION_TYPES = (qt.CLASSIFICATION, qt.MIXUP_SINGLE_CLASSIFICATION, qt.MIXUP_NONBINARY_SOURCE)
-DOA_TYPES = (qt.DOA, qt.MIXUP_SINGLE_DOA)
 
 TextEmbedder = Callable[[Sequence[str]], np.ndarray]
 
@@ -57,18 +55,49 @@ class CharNgramEmbedder:
         return vectors / np.where(norms > 0, norms, 1.0)
 
 
-def _truth_classes(record: Mapping) -> set[str]:
-    if record.get("labels"):
-        return {name.strip().lower() for name in record["labels"]}
-    return set(answer_parsing.parse_classes(record["answer"]))
+def _score_direction_distance(truth: str, prediction: str, record: Mapping) -> dict[str, float]:
+    true, parsed = answer_parsing.parse_doa(truth), answer_parsing.parse_doa(prediction)
+    true_words = (true.lateral, true.frontal, true.vertical)
+    words = (parsed.lateral, parsed.frontal, parsed.vertical)
+    return {
+        "octant_accuracy": float(words == true_words),
+        "left_right_accuracy": float(words[0] == true_words[0]),
+        "distance_error": float(not _within_one_bin(parsed.distance_m, true.distance_m)),
+    }
 
 
-def _truth_doa(record: Mapping) -> tuple[tuple[str, str, str], float]:
-    if record.get("azimuth_deg") is not None:
-        words = lb.direction_words(record["azimuth_deg"], record["elevation_deg"])
-        return words, float(record["distance_m"])
-    parsed = answer_parsing.parse_doa(record["answer"])
-    return (parsed.lateral, parsed.frontal, parsed.vertical), parsed.distance_m
+def _score_yes_no(truth: str, prediction: str, record: Mapping) -> dict[str, float]:
+    correct = float(answer_parsing.parse_yes_no(prediction) == answer_parsing.parse_yes_no(truth))
+    # per axis as well (direction questions; distance questions have none)
+    return {"binary_accuracy": correct} | (
+        {f"binary_accuracy_{record['axis']}": correct} if record.get("axis") else {}
+    )
+
+
+def _score_direction(truth: str, prediction: str, record: Mapping) -> dict[str, float]:
+    parse = answer_parsing.parse_direction_word
+    return {"accuracy": float(parse(prediction) == parse(truth))}
+
+
+def _score_distance(truth: str, prediction: str, record: Mapping) -> dict[str, float]:
+    parse = answer_parsing.parse_distance
+    return {"accuracy": float(_within_one_bin(parse(prediction), parse(truth)))}
+
+
+def _score_count(truth: str, prediction: str, record: Mapping) -> dict[str, float]:
+    parse = answer_parsing.parse_count
+    return {"accuracy": float(parse(prediction) == parse(truth))}
+
+
+# answer kind -> (reference text, predicted text, record) -> {metric: value}; ValueError = unparsable prediction.
+# ("classes" answers are scored in QAScores.add: exact match, set-F1 and the embedding mAP.)
+KIND_SCORERS = {
+    "direction_distance": _score_direction_distance,
+    "yes_no": _score_yes_no,
+    "direction": _score_direction,
+    "distance": _score_distance,
+    "count": _score_count,
+}
 
 
 def _within_one_bin(predicted_m: float, true_m: float) -> bool:
@@ -93,52 +122,28 @@ class QAScores:
     detection_truth: dict[str, list[set[str]]] = field(default_factory=lambda: defaultdict(list))
 
     def add(self, record: Mapping, prediction: str) -> None:
-        question_type = qt.validate_question_type(
-            record["question_type"], where=f"question_id {record.get('question_id')}"
-        )
+        entry = qt.get(record["question_type"], where=f"question_id {record.get('question_id')}")
+        question_type = entry.name
         self.counts[question_type] += 1
         metrics = self.per_type[question_type]
-        if question_type in DETECTION_TYPES:
-            true, predicted = _truth_classes(record), set(answer_parsing.parse_classes(prediction))
+        if entry.score is None and entry.answer_kind == "classes":
+            true, predicted = (
+                set(answer_parsing.parse_classes(record["answer"])),
+                set(answer_parsing.parse_classes(prediction)),
+            )
             metrics["exact_match"].append(float(predicted == true))
             metrics["set_f1"].append(_set_f1(predicted, true))
             self.detection_texts[question_type].append(prediction)
             self.detection_truth[question_type].append(true)
             return
+        scorer = entry.score or KIND_SCORERS[entry.answer_kind]
         try:
-            if question_type in DOA_TYPES:
-                true_words, true_m = _truth_doa(record)
-                scores = {"octant_accuracy": 0.0, "left_right_accuracy": 0.0, "distance_error": 1.0}
-                try:
-                    parsed = answer_parsing.parse_doa(prediction)
-                    words = (parsed.lateral, parsed.frontal, parsed.vertical)
-                    scores = {
-                        "octant_accuracy": float(words == true_words),
-                        "left_right_accuracy": float(words[0] == true_words[0]),
-                        "distance_error": float(not _within_one_bin(parsed.distance_m, true_m)),
-                    }
-                finally:  # an unparsable answer is wrong on every metric
-                    for name, value in scores.items():
-                        metrics[name].append(value)
-            elif question_type in qt.BINARY_TYPES:
-                true = answer_parsing.parse_yes_no(record["answer"])
-                # per axis as well (lateral / frontal / vertical direction questions; distance questions have none)
-                names = ["binary_accuracy"] + ([f"binary_accuracy_{record['axis']}"] if record.get("axis") else [])
-                for name in names:
-                    metrics[name].append(0.0)
-                correct = float(answer_parsing.parse_yes_no(prediction) == true)
-                for name in names:
-                    metrics[name][-1] = correct
-            elif question_type == qt.MIXUP_NONBINARY_DIRECTION:
-                true = answer_parsing.parse_direction_word(record["answer"])
-                metrics["accuracy"].append(0.0)
-                metrics["accuracy"][-1] = float(answer_parsing.parse_direction_word(prediction) == true)
-            elif question_type == qt.MIXUP_NONBINARY_DISTANCE:
-                true_m = answer_parsing.parse_distance(record["answer"])
-                metrics["accuracy"].append(0.0)
-                metrics["accuracy"][-1] = float(_within_one_bin(answer_parsing.parse_distance(prediction), true_m))
-        except ValueError:  # the 0.0 appended before parsing stays: unparsable answers count as wrong
+            scores = scorer(record["answer"], prediction, record)
+        except ValueError:  # an unparsable answer is wrong on every metric of its kind
             self.unparsed[question_type] += 1
+            scores = {name: 1.0 - value for name, value in scorer(record["answer"], record["answer"], record).items()}
+        for name, value in scores.items():
+            metrics[name].append(float(value))
 
     def detection_map(self, class_names: Sequence[str], embedder: TextEmbedder) -> dict[str, float]:
         """mAP per detection type: answers scored against every class name by embedding cosine similarity."""

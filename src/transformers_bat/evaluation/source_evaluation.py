@@ -8,17 +8,8 @@ from collections.abc import Sequence
 import torch
 from tqdm.auto import tqdm
 
+from ..scene import Scene
 from .seld_metrics import seld_metrics
-
-
-def reference_sources(scene) -> list[dict]:
-    """The truth of one scene (an `EncoderExample` or a tuple of them): one source per (clip, class label)."""
-    scene = (scene,) if not isinstance(scene, (tuple, list)) else scene
-    return [
-        {"label": label, "azimuth_deg": e.azimuth_deg, "elevation_deg": e.elevation_deg, "distance_m": e.distance_m}
-        for e in scene
-        for label in e.labels
-    ]
 
 
 def release_head_sources(model, outputs, threshold: float = 0.5) -> list[list[dict]]:
@@ -78,7 +69,7 @@ def evaluate_sources(
 ) -> dict:
     """SELD figures (`seld_metrics`) on all scenes, and the same on the scenes of each source count."""
     predicted = predict_sources(model, scenes, collator, batch_size=batch_size, progress=progress, heads=heads)
-    reference = [reference_sources(scene) for scene in scenes]
+    reference = [Scene.of_item(scene).events() for scene in scenes]
     sizes = [len(scene) if isinstance(scene, (tuple, list)) else 1 for scene in scenes]
     figures = {"all": seld_metrics(predicted, reference)}
     for size in sorted(set(sizes)):
@@ -88,4 +79,4 @@ def evaluate_sources(
     return figures
 
 
-__all__ = ["evaluate_sources", "predict_sources", "reference_sources", "release_head_sources"]
+__all__ = ["evaluate_sources", "predict_sources", "release_head_sources"]

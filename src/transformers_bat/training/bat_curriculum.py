@@ -1,6 +1,7 @@
 """Training BAT through the paper's curriculum with the transformers Trainer.
 
-Stage 1 trains on types A+B, stage 2 on A-D, stage 3 on A-E (`data.question_types.STAGE_LETTERS`), each stage
+Stage 1 trains on types A+B, stage 2 on A-D, stage 3 on A-E (and ours, stage 4, on A-F: scenes of three or four
+sources; `data.question_types.STAGE_LETTERS`), each stage
 starting from the previous stage's weights; a one-stage run is a curriculum of one stage. Records are rendered on
 read (`data.rendering.SceneRenderer`) and turned into model inputs by the `BatProcessor`, in the DataLoader, whole:
 a model whose window is shorter than the scene reads all its windows, in training as at inference.
@@ -28,6 +29,7 @@ from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..data import question_types as qt
+from ..data.records import scene_of
 from ..data.rendering import SAMPLE_RATE
 
 STATE_FILE = "curriculum.json"
@@ -45,9 +47,6 @@ class RecordList(Dataset):
 
     def __getitem__(self, index: int) -> Mapping:
         return self.records[index]
-
-
-SCENE_FIELDS = ("audio_id", "reverb_id", "audio_id2", "reverb_id2")
 
 
 class BatQACollator:
@@ -76,7 +75,7 @@ class BatQACollator:
     def features(self, records: Sequence[Mapping]) -> tuple[torch.Tensor, torch.Tensor]:
         """The windows' features of the records' scenes, one record after another (windows, 4, frames, mels), and
         the number of windows of each record (records,); from the cache where possible."""
-        keys = [tuple(record.get(field) for field in SCENE_FIELDS) for record in records]
+        keys = [scene_of(record).key for record in records]
         missing = list(dict.fromkeys(key for key in keys if key not in self._features))
         fresh: dict[tuple, torch.Tensor] = {}
         if missing:
@@ -138,10 +137,7 @@ def frozen_encoder_cache(model: torch.nn.Module):
 
 def stage_records(records: Sequence[Mapping], stage: str) -> list[Mapping]:
     """The records a curriculum stage trains on (cumulative: stage 2 = A-D)."""
-    if stage not in qt.STAGE_LETTERS:
-        raise ValueError(f"Unknown stage {stage!r}; expected one of {list(qt.STAGE_LETTERS)}.")
-    letters = qt.STAGE_LETTERS[stage]
-    return [record for record in records if qt.PAPER_LETTER[record["question_type"]] in letters]
+    return [record for record in records if qt.in_stage(record["question_type"], stage)]
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
