@@ -38,7 +38,6 @@ class SyntheticBank:
     """Decaying-noise binaural RIRs (1 s) with labels: enough to time rendering without pyroomacoustics."""
 
     def __init__(self, num_rirs: int = 64, seed: int = 0):
-        from transformers_bat import labels as lb
         from transformers_bat.simulation import RIRInfo
 
         rng = np.random.default_rng(seed)
@@ -48,9 +47,9 @@ class SyntheticBank:
             azimuth, elevation, distance = rng.uniform(0, 360), rng.uniform(-40, 40), rng.uniform(0.5, 5)
             reverb_id = f"synthetic/{k}.npy"
             self.infos[reverb_id] = RIRInfo(
-                reverb_id, "room0", azimuth, elevation, distance, int(lb.azimuth_to_index(azimuth)),
-                int(lb.elevation_to_index(elevation)), int(lb.distance_to_index(distance)), (0.0, 0.0, 0.0),
-                (0.0, 0.0, 0.0), 0.0, 0.3,
+                reverb_id=reverb_id, room_id="room0", azimuth_deg=azimuth, elevation_deg=elevation,
+                distance_m=distance, source_position=(0.0, 0.0, 0.0), listener_position=(0.0, 0.0, 0.0),
+                heading_deg=0.0, rt60_s=0.3,
             )  # fmt: skip
             self.rirs[reverb_id] = (rng.standard_normal((2, 32000)) * decay).astype(np.float32)
         self.ids = list(self.infos)
@@ -66,10 +65,9 @@ class FullClipCollator(SpatialAudioCollator):
     """Baseline: convolve the whole scene, then crop the loudest window of the wet signal."""
 
     def render(self, examples):
-        rng = np.random.default_rng([self.seed, self._calls])
-        self._calls += 1
+        rng = np.random.default_rng(self.seed)
         sources = torch.stack([self._source(example.audio_id) for example in examples])
-        events = self._event_targets(examples)
+        events = self._event_targets([(example,) for example in examples])
         rirs = torch.stack([torch.from_numpy(self.rir_bank.load(e.reverb_id)) for e in examples])
         waveforms = spatialize(sources, rirs)
         crop = self.feature_extractor.num_samples

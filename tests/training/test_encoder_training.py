@@ -16,6 +16,7 @@ from transformers_bat.training import (
     ExampleList,
     SpatialASTTrainer,
     SpatialAudioCollator,
+    SpatialAudioDataset,
     class_balanced_weights,
     examples_from_bank,
     examples_from_records,
@@ -176,36 +177,17 @@ def test_trainer_draws_class_balanced_batches(tmp_path):
 
 
 def test_examples_from_records():
+    def source(audio_id, reverb_id, azimuth_deg=10.0):
+        return {"audio_id": audio_id, "reverb_id": reverb_id, "labels": ["Dog"], "azimuth_deg": azimuth_deg,
+                "elevation_deg": 0.0, "distance_m": 1.0}  # fmt: skip
+
     records = [
-        {
-            "audio_id": "a",
-            "reverb_id": "r",
-            "audio_id2": None,
-            "labels": ["Dog"],
-            "azimuth_deg": 10.0,
-            "elevation_deg": 0.0,
-            "distance_m": 1.0,
-        },
-        {
-            "audio_id": "a",
-            "reverb_id": "r",
-            "audio_id2": None,
-            "labels": ["Dog"],
-            "azimuth_deg": 10.0,
-            "elevation_deg": 0.0,
-            "distance_m": 1.0,
-        },
-        {
-            "audio_id": "b",
-            "reverb_id": "s",
-            "audio_id2": "c",
-            "labels": ["Dog"],
-            "azimuth_deg": 1.0,
-            "elevation_deg": 0.0,
-            "distance_m": 1.0,
-        },
+        {"sources": [source("a", "r")]},
+        {"sources": [source("a", "r")]},
+        {"sources": [source("b", "s", 1.0), source("c", "t")]},
     ]
-    assert len(examples_from_records(records)) == 1
+    examples = examples_from_records(records)
+    assert len(examples) == 1 and examples[0].labels == ("Dog",) and examples[0].azimuth_deg == 10.0
     with pytest.raises(ValueError, match="No single-source records"):
         examples_from_records(records[2:])
 
@@ -237,7 +219,11 @@ def test_trainer_run_saves_reloads_and_reproduces_its_metrics(toy_bank, toy_cata
         dataloader_num_workers=0,
     )
     trainer = SpatialASTTrainer(
-        model=model, args=args, train_dataset=ExampleList(examples), data_collator=train_collator, layer_decay=0.75
+        model=model,
+        args=args,
+        train_dataset=SpatialAudioDataset(examples, seed=0),
+        data_collator=train_collator,
+        layer_decay=0.75,
     )
     result = trainer.train()
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]

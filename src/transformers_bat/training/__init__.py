@@ -2,9 +2,10 @@
 
 from .bat_curriculum import BatQACollator, RecordList, stage_records, train_curriculum
 from .encoder_data import (
-    EncoderExample,
-    EncoderScene,
+    EpochIndexSampler,
+    RenderPlan,
     SpatialAudioCollator,
+    SpatialAudioDataset,
     examples_from_bank,
     examples_from_records,
     multi_source_scenes,
@@ -27,11 +28,12 @@ __all__ = [
     "train_curriculum",
     "ENCODER_LABEL_NAMES",
     "ClassBalancedSampler",
-    "EncoderExample",
-    "EncoderScene",
+    "EpochIndexSampler",
     "ExampleList",
+    "RenderPlan",
     "SpatialASTTrainer",
     "SpatialAudioCollator",
+    "SpatialAudioDataset",
     "class_balanced_weights",
     "examples_from_bank",
     "examples_from_records",

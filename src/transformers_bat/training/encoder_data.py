@@ -4,10 +4,15 @@ An example names a clip of a sound catalogue and an RIR of a bank, with the grou
 renders it the way the release trains (mono -> 32 kHz, -14 dBFS, optional mixup of two clips BEFORE
 spatialisation with lambda ~ Beta(10, 10) and one shared RIR, FFT convolution), optionally crops a random window
 (a small-model option; only the window is convolved, see `spatialize_window`), computes Spatial-AST features and
-builds the four label tensors. Every random choice comes from a generator seeded by (seed, batch counter), so a
-run is repeatable.
+builds the four label tensors.
 
-Beyond the paper, an item may also be a scene of several sources (a tuple of examples, see `multi_source_scenes`):
+Every random choice of an item (mixed up or not, its partner, lambda, window offsets, source gains) derives from
+(seed, epoch, item index) alone: :class:`SpatialAudioDataset` hands each item to the collator with its
+:class:`RenderPlan`, and :class:`EpochIndexSampler` carries the epoch with each index to the DataLoader worker that
+loads it. A batch is therefore the same whatever the number of workers or ranks, and a restarted run replays it.
+
+An example is a :class:`~transformers_bat.scene.Source` (clip, RIR, truth). Beyond the paper, an item may also be a
+:class:`~transformers_bat.scene.Scene` of several sources (or a tuple of sources, see `multi_source_scenes`):
 each source is heard through its own RIR and the sources are summed, as SpatialSoundQA's two-source scenes are
 rendered; the labels then describe every source (event union, mixture targets for the release's one-direction
 heads, and per-class multi-ACCDOA targets).
@@ -21,22 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset, Sampler
 
 from .. import labels as lb
+from ..data.records import scene_of
 from ..models.spatial_ast.multi_accdoa import accdoa_targets
+from ..scene import Scene, Source
 from ..simulation.spatialize import prepare_source, spatialize, spatialize_window
-
-
-@dataclass(frozen=True)
-class EncoderExample:
-    """One training clip: which audio, which RIR, and the truth (labels are class display names)."""
-
-    audio_id: str
-    reverb_id: str
-    labels: tuple[str, ...]
-    azimuth_deg: float
-    elevation_deg: float
-    distance_m: float
 
 
 def examples_from_bank(catalogue, rir_bank, num_examples: int, seed: int, clip_ids=None, reverb_ids=None):
@@ -53,28 +49,25 @@ def examples_from_bank(catalogue, rir_bank, num_examples: int, seed: int, clip_i
         info = rir_bank.info(reverb_ids[r])
         audio_id = clip_ids[c]
         examples.append(
-            EncoderExample(
-                audio_id,
-                info.reverb_id,
-                tuple(catalogue.labels(audio_id)),
-                info.azimuth_deg,
-                info.elevation_deg,
-                info.distance_m,
+            Source(
+                audio_id=audio_id,
+                reverb_id=info.reverb_id,
+                labels=tuple(catalogue.labels(audio_id)),
+                azimuth_deg=info.azimuth_deg,
+                elevation_deg=info.elevation_deg,
+                distance_m=info.distance_m,
             )
         )
     return examples
 
 
-EncoderScene = tuple[EncoderExample, ...]
-
-
 def multi_source_scenes(
-    examples: Sequence[EncoderExample],
+    examples: Sequence[Source],
     rir_bank,
     source_counts: Sequence[float] = (0.4, 0.4, 0.2),
     seed: int = 0,
     min_separation_deg: float = 30.0,
-) -> list[EncoderScene]:
+) -> list[Scene]:
     """Scenes of 1..len(`source_counts`) sources built from single-source examples (one scene per example, which
     is its first source). `source_counts[k - 1]` is the share of k-source scenes. Partners come from the same
     room where it has enough RIRs (as SpatialSoundQA pairs sources), share no class with the sources already in
@@ -105,29 +98,20 @@ def multi_source_scenes(
                 )
                 if np.min(separation) >= min_separation_deg:
                     chosen.append(int(candidate))
-        scenes.append(tuple(examples[c] for c in chosen))
+        scenes.append(Scene(tuple(examples[c] for c in chosen), rooms[index]))
     return scenes
 
 
-def examples_from_records(records: Sequence[Mapping]) -> list[EncoderExample]:
-    """Unique single-source (clip, RIR) pairs of SpatialSoundQA records (our records carry the truth)."""
+def examples_from_records(records: Sequence[Mapping]) -> list[Source]:
+    """Unique single-source (clip, RIR) sources of SpatialSoundQA records (our records carry the truth)."""
     seen, examples = set(), []
     for record in records:
-        if record.get("audio_id2") or record.get("azimuth_deg") is None:
+        scene = scene_of(record)
+        if len(scene) != 1 or not scene[0].has_truth:
             continue
-        key = (record["audio_id"], record["reverb_id"])
-        if key not in seen:
-            seen.add(key)
-            examples.append(
-                EncoderExample(
-                    record["audio_id"],
-                    record["reverb_id"],
-                    tuple(record["labels"]),
-                    record["azimuth_deg"],
-                    record["elevation_deg"],
-                    record["distance_m"],
-                )
-            )
+        if scene.key not in seen:
+            seen.add(scene.key)
+            examples.append(scene[0])
     if not examples:
         raise ValueError("No single-source records with scene parameters: cannot build encoder examples.")
     return examples
@@ -154,19 +138,106 @@ def loudest_window(waveform: torch.Tensor, starts, length: int) -> int:
     return int(starts[torch.argmax(energy[starts + length] - energy[starts])])
 
 
+# One random stream per kind of choice, so that changing one option (e.g. mixup_probability) moves no other draw
+PARTNER_STREAM, MIXUP_STREAM, WINDOW_STREAM, GAIN_STREAM = range(4)
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """A training item with what fixes its randomness: (seed, epoch, index) and its mixup partner.
+
+    The collator draws each random choice of the item from :meth:`generator` (one stream per kind of choice), so the
+    rendering depends on the plan alone: not on the batch, the worker, the rank or how often the collator ran.
+    """
+
+    item: Source | Scene
+    partner: Source | Scene  # drawn from the whole data set, as the release draws mixup partners
+    seed: int
+    epoch: int
+    index: int
+
+    def generator(self, stream: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, self.index, stream])
+
+
+class SpatialAudioDataset(Dataset):
+    """Training items (examples or scenes) whose every read is a :class:`RenderPlan` for the current epoch.
+
+    `dataset[index]` plans the item for `dataset.epoch` (:meth:`set_epoch`); `dataset[epoch, index]` for the given
+    epoch. A DataLoader worker holds a copy of the dataset made when the epoch's iterator started, or for good with
+    `persistent_workers=True`, so train through an :class:`EpochIndexSampler` (as `SpatialASTTrainer` does): it
+    stamps each index with the epoch in the main process. With a sampler of plain indices, call `set_epoch` before
+    each epoch's iterator and do not use persistent workers (their copy keeps its first epoch).
+    """
+
+    def __init__(self, items: Sequence[Source | Scene], seed: int = 0):
+        self.items = list(items)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> RenderPlan:
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
+        index = range(len(self.items))[index]  # negative indices count from the end; IndexError past it
+        partner = np.random.default_rng([self.seed, epoch, index, PARTNER_STREAM]).integers(len(self.items))
+        return RenderPlan(self.items[index], self.items[int(partner)], self.seed, int(epoch), index)
+
+
+class EpochIndexSampler(Sampler[tuple[int, int]]):
+    """Keys `(epoch, index)` of a :class:`SpatialAudioDataset`, stamped with the dataset's epoch in the main process.
+
+    The epoch thus reaches every worker with the indices it loads, persistent workers included. `order` gives the
+    indices (e.g. a `ClassBalancedSampler`, told the epoch too); None shuffles them by (seed, epoch). The epoch is
+    read from the dataset when an epoch starts and `set_epoch` sets it there: accelerate tells the epoch to this
+    sampler in some set-ups and to the dataset in others (a resumed multi-process run), and either way works.
+    """
+
+    def __init__(self, dataset: SpatialAudioDataset, order: Sampler[int] | None = None, seed: int = 0):
+        self.dataset, self.order, self.seed = dataset, order, int(seed)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.dataset.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset) if self.order is None else len(self.order)
+
+    def __iter__(self):
+        epoch = self.dataset.epoch
+        if self.order is None:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            indices = torch.randperm(len(self.dataset), generator=generator).tolist()
+        else:
+            if hasattr(self.order, "set_epoch"):
+                self.order.set_epoch(epoch)
+            indices = self.order
+        for index in indices:
+            yield epoch, int(index)
+
+
 class SpatialAudioCollator:
-    """Renders a list of :class:`EncoderExample` into a training batch for Spatial-AST.
+    """Renders a list of items (:class:`Source`, scenes, or the :class:`RenderPlan` of a
+    :class:`SpatialAudioDataset`) into a batch for Spatial-AST.
+
+    In training every random choice of an item comes from its plan, so the collator has no random state of its own.
+    Plain items get the plans of a data set made of the batch alone, at epoch 0, with the collator's `seed` (item i
+    keyed (seed, 0, i), its partner drawn from the batch): repeatable, but every batch draws the same numbers, so
+    train through a `SpatialAudioDataset` (`SpatialASTTrainer` requires it). Evaluation ignores plans.
 
     Args:
         catalogue, rir_bank: the sound catalogue and RIR bank the examples point into.
         feature_extractor: a `SpatialASTFeatureExtractor`; its `max_length_s` is the clip (or crop) length.
         label2id: event class name -> index (the model config's `label2id`).
         train: training mode (mixup, random crops); evaluation renders each example identically every time.
-        mixup_probability: share of training examples mixed with another clip of the batch (release: 0.5).
+        mixup_probability: share of training items mixed with their plan's partner (release: 0.5).
         with_spatial_labels: False gives events-only batches (stage 1 of the paper).
         direction_sigma_deg: soft Gaussian azimuth/elevation targets of this width (a small-model option);
             None gives the release's hard class indices.
-        seed: seed of the collator's random stream.
+        seed: seed of the plans of plain (unplanned) training items; planned items carry their dataset's seed.
         cache_size: prepared 10 s sources kept in memory (synthesis and resampling are the slow part).
         window_candidates: when the feature window is shorter than the clip, training takes the loudest of this
             many random windows (1 = a plain random crop); evaluation takes the loudest window on a fixed grid.
@@ -206,7 +277,6 @@ class SpatialAudioCollator:
         self.with_spatial_labels, self.direction_sigma_deg = with_spatial_labels, direction_sigma_deg
         self.seed, self.cache_size, self.window_candidates = seed, cache_size, window_candidates
         self.accdoa_tracks, self.source_gain_db = accdoa_tracks, source_gain_db
-        self._calls = 0
         self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     def _source(self, audio_id: str) -> torch.Tensor:
@@ -220,13 +290,13 @@ class SpatialAudioCollator:
             self._cache.popitem(last=False)
         return source
 
-    def _rirs(self, examples: Sequence[EncoderExample]) -> torch.Tensor:
+    def _rirs(self, examples: Sequence[Source]) -> torch.Tensor:
         """The examples' RIRs (B, 2, longest) on `device`, zero-padded to the longest."""
         rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in examples]
         length = max(r.shape[-1] for r in rirs)
         return torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs]).to(self.device)
 
-    def _event_targets(self, scenes: Sequence[EncoderScene]) -> torch.Tensor:
+    def _event_targets(self, scenes: Sequence[Scene]) -> torch.Tensor:
         targets = torch.zeros(len(scenes), len(self.label2id))
         for row, scene in enumerate(scenes):
             for example in scene:
@@ -240,11 +310,22 @@ class SpatialAudioCollator:
         return targets
 
     @staticmethod
-    def scenes(items: Sequence[EncoderExample | EncoderScene]) -> list[EncoderScene]:
-        """Every item as a scene: an example is a scene of one source."""
-        return [(item,) if isinstance(item, EncoderExample) else tuple(item) for item in items]
+    def scenes(items: Sequence[Source | Scene | RenderPlan]) -> list[Scene]:
+        """Every item as a scene: an example is a scene of one source, a plan the scene of its item."""
+        items = [item.item if isinstance(item, RenderPlan) else item for item in items]
+        return [Scene.of_item(item) for item in items]
 
-    def render(self, examples: Sequence[EncoderExample]) -> tuple[torch.Tensor, torch.Tensor]:
+    def plans(self, items: Sequence[Source | Scene | RenderPlan]) -> list[RenderPlan]:
+        """The items' training plans: their own, or for plain items those of the batch as a data set (class doc)."""
+        planned = [isinstance(item, RenderPlan) for item in items]
+        if all(planned):
+            return list(items)
+        if any(planned):
+            raise ValueError("A batch mixes planned items (of a SpatialAudioDataset) and plain ones: use one kind.")
+        batch = SpatialAudioDataset(items, seed=self.seed)
+        return [batch[index] for index in range(len(batch))]
+
+    def render(self, items: Sequence[Source | Scene | RenderPlan]) -> tuple[torch.Tensor, torch.Tensor]:
         """Binaural waveforms (B, 2, crop) on `device` and event targets (B, classes) on the CPU (mixup applied in
         training)."""
         if self.device.type != "cpu" and torch.utils.data.get_worker_info() is not None:
@@ -252,36 +333,58 @@ class SpatialAudioCollator:
                 f"SpatialAudioCollator(device={str(self.device)!r}) runs in the main process: set "
                 "dataloader_num_workers=0 (and dataloader_pin_memory=False), or render on the CPU in the workers."
             )
-        rng = np.random.default_rng([self.seed, self._calls])
-        self._calls += 1
-        scenes = self.scenes(examples)
+        plans = self.plans(items) if self.train else None
+        scenes = self.scenes(items)
         if any(len(scene) > 1 for scene in scenes):
-            return self._render_scenes(scenes, rng)
+            return self._render_scenes(scenes, plans)
         examples = [scene[0] for scene in scenes]
         sources = torch.stack([self._source(example.audio_id) for example in examples]).to(self.device)
         events = self._event_targets(scenes)
-        if self.train and self.mixup_probability > 0 and len(examples) > 1:
-            partners = torch.from_numpy(rng.permutation(len(examples)))
-            mixed = torch.from_numpy(rng.random(len(examples)) < self.mixup_probability)
-            lam = torch.from_numpy(rng.beta(self.mixup_alpha, self.mixup_alpha, len(examples))).float()
-            lam = torch.where(mixed, lam, torch.ones_like(lam))
-            weight = lam[:, None].to(self.device)
-            sources = weight * sources + (1 - weight) * sources[partners.to(self.device)]
-            events = lam[:, None] * events + (1 - lam[:, None]) * events[partners]
+        if plans is not None and self.mixup_probability > 0:
+            sources, events = self._mixup(sources, events, plans)
         rirs = self._rirs(examples)
         crop = self.feature_extractor.num_samples
         if crop >= sources.shape[-1]:
             return spatialize(sources, rirs), events
-        if self.train:  # the loudest of `window_candidates` random windows
-            candidates = rng.integers(0, sources.shape[-1] - crop + 1, (len(examples), self.window_candidates))
-        else:  # evaluation: the loudest window on a fixed grid, the same every time
-            grid = np.arange(0, sources.shape[-1] - crop + 1, max(1, crop // 4))
-            candidates = np.broadcast_to(grid, (len(examples), len(grid)))
         # windows are chosen on the dry source (the room only delays and smears it) and only they are rendered
-        starts = [loudest_window(source[None], row, crop) for source, row in zip(sources, candidates)]
-        return spatialize_window(sources, rirs, starts, crop), events
+        return spatialize_window(sources, rirs, self._window_starts(sources, plans), crop), events
 
-    def render_whole(self, examples: Sequence[EncoderExample | EncoderScene]) -> torch.Tensor:
+    def _mixup(
+        self, sources: torch.Tensor, events: torch.Tensor, plans: Sequence[RenderPlan]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The release's mixup: with probability `mixup_probability` an item's dry source (B, T) becomes
+        lam * own + (1 - lam) * partner's, lam ~ Beta(alpha, alpha), before it meets the item's RIR; the event
+        targets mix alike."""
+        partners = self.scenes([plan.partner for plan in plans])
+        if any(len(partner) > 1 for partner in partners):
+            raise ValueError("Mixup and multi-source scenes do not combine: set mixup_probability=0.")
+        lam = torch.ones(len(plans))
+        for row, plan in enumerate(plans):
+            rng = plan.generator(MIXUP_STREAM)
+            mixed, value = rng.random() < self.mixup_probability, rng.beta(self.mixup_alpha, self.mixup_alpha)
+            if mixed:
+                lam[row] = float(value)
+        rows = torch.nonzero(lam < 1).flatten().tolist()
+        if not rows:
+            return sources, events
+        weight = lam[rows, None]
+        partner_sources = torch.stack([self._source(partners[row][0].audio_id) for row in rows]).to(self.device)
+        sources[rows] = weight.to(self.device) * sources[rows] + (1 - weight.to(self.device)) * partner_sources
+        events[rows] = weight * events[rows] + (1 - weight) * self._event_targets([partners[row] for row in rows])
+        return sources, events
+
+    def _window_starts(self, dry: torch.Tensor, plans: Sequence[RenderPlan] | None) -> list[int]:
+        """Each item's window start in its dry signal (B, T): in training the loudest of `window_candidates` random
+        windows (offsets from the item's plan), in evaluation the loudest on a fixed grid."""
+        crop = self.feature_extractor.num_samples
+        span = dry.shape[-1] - crop + 1
+        if plans is None:
+            candidates = [np.arange(0, span, max(1, crop // 4))] * len(dry)
+        else:
+            candidates = [plan.generator(WINDOW_STREAM).integers(0, span, self.window_candidates) for plan in plans]
+        return [loudest_window(signal[None], row, crop) for signal, row in zip(dry, candidates)]
+
+    def render_whole(self, examples: Sequence[Source | Scene | RenderPlan]) -> torch.Tensor:
         """Whole scenes (B, 2, samples) on `device`, as evaluation hears them: every source through its own RIR
         at 0 dB, summed, no crop and no mixup (whatever the collator's training options)."""
         scenes = self.scenes(examples)
@@ -296,16 +399,23 @@ class SpatialAudioCollator:
         return waveforms.index_add_(0, owner.to(wet.device), wet)
 
     def _render_scenes(
-        self, scenes: Sequence[EncoderScene], rng: np.random.Generator
+        self, scenes: Sequence[Scene], plans: Sequence[RenderPlan] | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Several sources per scene: each through its own RIR, summed (with random gains in training)."""
-        if self.train and self.mixup_probability > 0:
+        """Several sources per scene: each through its own RIR, summed (in training every source but the first at
+        a random gain of its plan)."""
+        if plans is not None and self.mixup_probability > 0:
             raise ValueError("Mixup and multi-source scenes do not combine: set mixup_probability=0.")
         flat = [example for scene in scenes for example in scene]
         owner = torch.tensor([row for row, scene in enumerate(scenes) for _ in scene], device=self.device)
-        first = torch.tensor([position == 0 for scene in scenes for position in range(len(scene))])
-        gain_db = rng.uniform(*self.source_gain_db, len(flat)) if self.train else np.zeros(len(flat))
-        gain = torch.where(first, 1.0, torch.from_numpy(10.0 ** (gain_db / 20.0)).float()).to(self.device)
+        gain_db = np.zeros(len(flat))
+        if plans is not None:
+            gain_db = np.concatenate(
+                [
+                    [0.0, *plan.generator(GAIN_STREAM).uniform(*self.source_gain_db, len(scene) - 1)]
+                    for plan, scene in zip(plans, scenes)
+                ]
+            )
+        gain = torch.from_numpy(10.0 ** (gain_db / 20.0)).float().to(self.device)
         dry = torch.stack([self._source(example.audio_id) for example in flat]).to(self.device) * gain[:, None]
         rirs = self._rirs(flat)
         crop = self.feature_extractor.num_samples
@@ -315,21 +425,19 @@ class SpatialAudioCollator:
             mix = torch.zeros(len(scenes), dry.shape[-1], device=self.device, dtype=dry.dtype).index_add_(
                 0, owner, dry
             )
-            if self.train:
-                candidates = rng.integers(0, dry.shape[-1] - crop + 1, (len(scenes), self.window_candidates))
-            else:
-                grid = np.arange(0, dry.shape[-1] - crop + 1, max(1, crop // 4))
-                candidates = np.broadcast_to(grid, (len(scenes), len(grid)))
-            starts = [loudest_window(source[None], row, crop) for source, row in zip(mix, candidates)]
+            starts = self._window_starts(mix, plans)
             wet = spatialize_window(dry, rirs, [starts[row] for row in owner.tolist()], crop)
         waveforms = torch.zeros(len(scenes), *wet.shape[1:], device=wet.device, dtype=wet.dtype)
         return waveforms.index_add_(0, owner.to(wet.device), wet), self._event_targets(scenes)
 
-    def __call__(self, examples: Sequence[EncoderExample]) -> dict[str, torch.Tensor]:
-        return self.batch(examples, *self.render(examples))
+    def __call__(self, items: Sequence[Source | Scene | RenderPlan]) -> dict[str, torch.Tensor]:
+        return self.batch(items, *self.render(items))
 
     def batch(
-        self, examples: Sequence[EncoderExample], waveforms: torch.Tensor, events: torch.Tensor
+        self,
+        examples: Sequence[Source | Scene | RenderPlan],
+        waveforms: torch.Tensor,
+        events: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
         """Features and labels of already rendered examples (the output of :meth:`render`)."""
         extractor = self.feature_extractor
@@ -370,7 +478,7 @@ class SpatialAudioCollator:
             batch["accdoa_labels"] = accdoa_targets(sources, len(self.label2id), self.accdoa_tracks)
         return batch
 
-    def _mixture_targets(self, scenes: Sequence[EncoderScene]) -> dict[str, torch.Tensor]:
+    def _mixture_targets(self, scenes: Sequence[Scene]) -> dict[str, torch.Tensor]:
         """Soft targets for the release's heads on multi-source scenes: each head's distribution is the mean of the
         sources' own targets (one-hot, or Gaussian with `direction_sigma_deg`), so a one-direction head learns
         where the sources are."""

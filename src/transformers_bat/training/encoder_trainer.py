@@ -84,24 +84,44 @@ class SpatialASTTrainer(Trainer):
         return self.optimizer
 
     def get_train_dataloader(self):
-        """The Trainer's loader, or with per-example weights given, one that draws by them (the release's 2M-clip
-        recipe): a [`ClassBalancedSampler`] batched as `TrainingArguments` say, prepared by accelerate (which shards
-        its batches across processes and tells it the epoch)."""
-        if self.class_balanced_weights is None:
-            return super().get_train_dataloader()
-        if len(self.class_balanced_weights) != len(self.train_dataset):
+        """The Trainer's loader, or one of ours where the data need it, batched as `TrainingArguments` say and
+        prepared by accelerate (which shards its batches across processes and tells the sampler or the dataset the
+        epoch).
+
+        With per-example weights, it draws by them (a [`ClassBalancedSampler`], the release's 2M-clip recipe). With
+        a [`SpatialAudioDataset`], an [`EpochIndexSampler`] (over the shuffle or the weighted draw) stamps each index
+        with its epoch, so workers, persistent ones included, load the epoch's render plans. A training
+        `SpatialAudioCollator` needs such a dataset: on plain examples it would draw the same numbers for every batch.
+        """
+        from .encoder_data import EpochIndexSampler, SpatialAudioCollator, SpatialAudioDataset
+
+        planned = isinstance(self.train_dataset, SpatialAudioDataset)
+        if isinstance(self.data_collator, SpatialAudioCollator) and self.data_collator.train and not planned:
             raise ValueError(
-                f"class_balanced_weights holds {len(self.class_balanced_weights)} weights for a train_dataset of "
-                f"{len(self.train_dataset)} examples: compute them from the same examples (class_balanced_weights())."
+                "A training SpatialAudioCollator renders the items of a SpatialAudioDataset, whose items carry their "
+                "random choices (seed, epoch, index): pass train_dataset=SpatialAudioDataset(examples, seed=...)."
             )
+        if self.class_balanced_weights is None and not planned:
+            return super().get_train_dataloader()
         args = self.args
         seed = args.seed if args.data_seed is None else args.data_seed
-        sampler = ClassBalancedSampler(self.class_balanced_weights, seed=seed)
+        sampler = None
+        if self.class_balanced_weights is not None:
+            if len(self.class_balanced_weights) != len(self.train_dataset):
+                raise ValueError(
+                    f"class_balanced_weights holds {len(self.class_balanced_weights)} weights for a train_dataset of "
+                    f"{len(self.train_dataset)} examples: compute them from the same examples "
+                    "(class_balanced_weights())."
+                )
+            sampler = ClassBalancedSampler(self.class_balanced_weights, seed=seed)
+        if planned:
+            sampler = EpochIndexSampler(self.train_dataset, sampler, seed=seed)
         options = {}
         if args.dataloader_num_workers > 0:
             options = {
                 "persistent_workers": args.dataloader_persistent_workers,
                 "prefetch_factor": args.dataloader_prefetch_factor,
+                "multiprocessing_context": args.dataloader_multiprocessing_context,
             }
         loader = DataLoader(
             self.train_dataset,
@@ -154,7 +174,7 @@ def class_balanced_weights(examples, label2id) -> list[float]:
 
 
 class ExampleList(Dataset):
-    """A plain list of examples as a torch Dataset (the collator renders them)."""
+    """A plain list of examples as a torch Dataset, for evaluation (training reads a `SpatialAudioDataset`)."""
 
     def __init__(self, examples):
         self.examples = list(examples)
@@ -190,18 +210,22 @@ def train_encoder_stages(
 
     `training_arguments` are `TrainingArguments` fields shared by both stages (output_dir is `<output_dir>/<stage>`;
     the release's AdamW betas and cosine schedule are the defaults); `collator_options` go to each stage's
-    `SpatialAudioCollator` (mixup, soft direction targets, seed). With `resumable`, each finished stage is saved to
-    `<output_dir>/<stage>/final` (with the feature extractor) and loaded instead of trained again, and an interrupted
-    stage continues from its newest Trainer checkpoint.
+    `SpatialAudioCollator` (mixup, soft direction targets), except `seed` (default 0), which seeds the
+    `SpatialAudioDataset` whose plans fix every random choice by (seed, epoch, index); both stages count epochs
+    from 0 with that seed. With `resumable`, each finished stage is saved to `<output_dir>/<stage>/final` (with the
+    feature extractor) and loaded instead of trained again, and an interrupted stage continues from its newest Trainer
+    checkpoint.
     """
     from pathlib import Path
 
     from transformers import TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
 
-    from .encoder_data import SpatialAudioCollator
+    from .encoder_data import SpatialAudioCollator, SpatialAudioDataset
 
     output_dir = Path(output_dir)
+    collator_options = dict(collator_options)
+    seed = collator_options.pop("seed", 0)
     for (stage, spatial), epochs in zip((("stage1", False), ("stage2", True)), stage_epochs):
         if epochs <= 0:
             continue
@@ -232,7 +256,7 @@ def train_encoder_stages(
         if spatial and eval_examples is not None:
             from ..evaluation.encoder_metrics import compute_encoder_metrics
 
-            options = {k: v for k, v in collator_options.items() if k not in ("mixup_probability", "seed")}
+            options = {k: v for k, v in collator_options.items() if k != "mixup_probability"}
             evaluation = dict(
                 eval_dataset=ExampleList(eval_examples),
                 compute_metrics=compute_encoder_metrics,
@@ -251,7 +275,7 @@ def train_encoder_stages(
         trainer = SpatialASTTrainer(
             model=model,
             args=TrainingArguments(**arguments),
-            train_dataset=ExampleList(examples),
+            train_dataset=SpatialAudioDataset(examples, seed=seed),
             data_collator=collator,
             layer_decay=layer_decay,
             class_balanced_weights=class_balanced_weights,
