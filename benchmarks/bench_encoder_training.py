@@ -66,7 +66,7 @@ class FullClipCollator(SpatialAudioCollator):
 
     def render(self, examples):
         rng = np.random.default_rng(self.seed)
-        sources = torch.stack([self._source(example.audio_id) for example in examples])
+        sources = torch.stack([self.renderer.dry_source(example.audio_id) for example in examples])
         events = self._event_targets([(example,) for example in examples])
         rirs = torch.stack([torch.from_numpy(self.rir_bank.load(e.reverb_id)) for e in examples])
         waveforms = spatialize(sources, rirs)

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from transformers_bat.audio_format import SAMPLE_RATE
 from transformers_bat.data import question_types as qt
 from transformers_bat.data.answers import doa_answer
 from transformers_bat.data.question_templates import templates_for
@@ -29,7 +30,6 @@ from transformers_bat.simulation.rir_rendering import BinauralRenderer, Scene
 from transformers_bat.simulation.rooms import make_room, shoebox_floor
 from transformers_bat.simulation.spatialize import render_scene
 
-SAMPLE_RATE = 32000
 DURATION_S = 4.0
 SEED = 0
 PEAK = 0.95  # the loudest sample of all clips may reach this; louder renderings are scaled down together

@@ -229,3 +229,31 @@ def test_a_bank_or_catalogue_other_than_the_generating_one_is_refused(tmp_path):
     pool.sources = {"rir_bank": "z" * 16, "catalogue": "c" * 16}
     with pytest.raises(ValueError, match=r"different settings \(.*sources.*\).*RIR bank or sound catalogue differs"):
         write_dataset(tmp_path, split_scene_pool(pool, test_fraction=0.5, seed=0), request)
+
+
+def test_a_folder_of_the_old_flat_schema_is_converted_on_read(tmp_path, dataset_dir, caplog):
+    """Format 1 (audio_id ... distance_m2 columns) loads with a warning as the current schema, answers intact."""
+    import pyarrow as pa
+
+    from transformers_bat.data import derive_answer
+    from transformers_bat.data.records import LEGACY_SOURCE_COLUMNS
+    from transformers_bat.scene import Scene
+
+    current = datasets.load_dataset(str(dataset_dir), "stage3", split="test").to_list()
+    legacy = []
+    for record in current:
+        row = {k: v for k, v in record.items() if k != "sources"}
+        for field, (first, second) in LEGACY_SOURCE_COLUMNS.items():
+            row[first] = record["sources"][0][field]
+            row[second] = record["sources"][1][field] if len(record["sources"]) > 1 else None
+        legacy.append(row)
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.Table.from_pylist(legacy), tmp_path / "data" / "test.parquet")
+    with pytest.raises(ValueError, match="old two-source columns.*upgrade_record"):
+        Scene.from_record(legacy[0])
+    with caplog.at_level("WARNING"):
+        upgraded = load_spatial_sound_qa(tmp_path, "default", split="test", verify="none")
+    assert "converting its records on read" in caplog.text
+    assert upgraded.features == features()
+    assert upgraded.to_list() == current
+    assert all(derive_answer(record) == record["answer"] for record in upgraded)

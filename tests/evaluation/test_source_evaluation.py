@@ -75,6 +75,7 @@ def test_two_sources_at_the_two_ends_of_a_scene_are_both_placed():
     assert sorted((s["label"], s["direction"][0]) for s in found[0]) == [("High", "right"), ("Low", "left")]
     figures = evaluate_sources(model, scenes, collator, progress=False)
     assert figures["2_source"]["per_class_left_right"] == 1.0 and figures["2_source"]["scenes"] == 1
+    assert evaluate_sources(model, [Scene.of_item(scene())], collator, progress=False) == figures  # a Scene alike
     # the paper's heads give one direction for the whole scene: one of the two sides is wrong
     release = evaluate_sources(model, scenes, collator, progress=False, heads="release")
     assert release["2_source"]["per_class_left_right"] == 0.5

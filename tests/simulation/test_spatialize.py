@@ -4,7 +4,7 @@ import scipy.signal
 import torch
 
 from transformers_bat.simulation import spatialize as spatialize_module
-from transformers_bat.simulation.spatialize import fit_rir, mix_sources, prepare_source, render_scene, spatialize
+from transformers_bat.simulation.spatialize import fit_rir, prepare_source, render_mixtures, render_scene, spatialize
 
 
 def _rir(rng, length):
@@ -83,7 +83,15 @@ def test_render_scene_single_and_mixed():
     second = render_scene(clips[1:], rirs[1:], num_samples=64000)
     np.testing.assert_allclose(mixed, (single + second) / 2, atol=1e-5)
     assert render_scene(clips, rirs, num_samples=64000).tobytes() == mixed.tobytes()  # deterministic
-    np.testing.assert_allclose(mix_sources(torch.ones(2), torch.zeros(2)).numpy(), [0.5, 0.5])
+    # N sources: the mean of their renderings, so each keeps the level it has among two
+    dry = torch.from_numpy(rng.standard_normal((3, 4000)).astype(np.float32))
+    delta = torch.zeros(3, 2, 64)
+    delta[:, :, 0] = 1.0
+    scenes = render_mixtures(dry, delta, [0, 0, 1], 2)
+    torch.testing.assert_close(scenes[0], (dry[0] + dry[1]).expand(2, -1) / 2, atol=1e-5, rtol=0)
+    torch.testing.assert_close(scenes[1], dry[2].expand(2, -1), atol=1e-5, rtol=0)
+    window = render_mixtures(dry, delta, [0, 0, 1], 2, window=100, starts=[10, 200])
+    torch.testing.assert_close(window, torch.stack([scenes[0, :, 10:110], scenes[1, :, 200:300]]), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="one or more clips with one RIR each"):
         render_scene(clips, rirs[:1])
 

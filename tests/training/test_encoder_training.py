@@ -293,8 +293,9 @@ def test_multi_source_scenes_pair_sources_in_one_room_with_distinct_classes(toy_
         multi_source_scenes(examples, toy_bank, source_counts=())
 
 
-def test_collator_renders_scenes_as_the_sum_of_their_sources(toy_bank, toy_catalogue):
-    """A two-source scene (evaluation: 0 dB) is the sum of its two single-source renderings in the same window,
+def test_collator_renders_scenes_as_spatialsoundqa_mixes_them(toy_bank, toy_catalogue):
+    """A two-source scene (evaluation: 0 dB) is the mean of its two single-source renderings in the same window (the
+    release's (w1 + w2) / 2, as BAT's questions hear them),
     with every source's labels; single-source batches are unchanged."""
     from transformers_bat.models.spatial_ast.multi_accdoa import accdoa_targets
     from transformers_bat.training.encoder_data import multi_source_scenes
@@ -309,7 +310,7 @@ def test_collator_renders_scenes_as_the_sum_of_their_sources(toy_bank, toy_catal
     mixed, events = collator.render(scenes)
     first, _ = collator.render([scene[0] for scene in scenes])
     second, _ = collator.render([scene[1] for scene in scenes])
-    torch.testing.assert_close(mixed, first + second, atol=1e-4, rtol=0)
+    torch.testing.assert_close(mixed, (first + second) / 2, atol=1e-4, rtol=0)
     assert events.sum(1).tolist() == [2.0] * 3
     batch = collator.batch(scenes, mixed, events)
     assert torch.allclose(batch["azimuth_labels"].sum(1), torch.ones(3))  # a mixture of the two sources' targets

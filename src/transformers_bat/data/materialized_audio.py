@@ -20,7 +20,8 @@ import math
 import numpy as np
 import pyarrow as pa
 
-SAMPLE_RATE = 32_000
+from ..audio_format import SAMPLE_RATE
+
 FLAC_SUBTYPE = "PCM_24"
 # arrow type of datasets' Audio feature (what load_dataset reads back as {"bytes", "path"})
 AUDIO_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])

@@ -15,8 +15,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import labels as lb
+from ..audio_format import SAMPLE_RATE
 from ..models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
-from ..simulation.spatialize import SAMPLE_RATE
 from .encoder_metrics import spatial_ast_metrics
 
 LOGIT_NAMES = ("event_logits", "distance_logits", "azimuth_logits", "elevation_logits")

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..audio_format import SAMPLE_RATE
 
-def gcc_phat_lag(waveform: np.ndarray, sample_rate: int = 32000, frame_s: float = 0.064, max_lag_s: float = 0.001):
+
+def gcc_phat_lag(
+    waveform: np.ndarray, sample_rate: int = SAMPLE_RATE, frame_s: float = 0.064, max_lag_s: float = 0.001
+):
     """Interaural lag in samples of a (2, T) clip: positive when the RIGHT ear hears the sound later.
 
     PHAT-weighted cross-spectra of half-overlapping frames are summed before the inverse FFT, and the peak is
@@ -33,6 +37,6 @@ def gcc_phat_lag(waveform: np.ndarray, sample_rate: int = 32000, frame_s: float 
     return int(lags[np.argmax(correlation[lags])])
 
 
-def gcc_phat_lateral_words(waveforms, sample_rate: int = 32000) -> list[str]:
+def gcc_phat_lateral_words(waveforms, sample_rate: int = SAMPLE_RATE) -> list[str]:
     """ "left" when the right ear lags (the sound reached the left ear first), else "right" (ties too)."""
     return ["left" if gcc_phat_lag(w, sample_rate) > 0 else "right" for w in waveforms]

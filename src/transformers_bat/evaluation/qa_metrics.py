@@ -148,11 +148,11 @@ class QAScores:
     def detection_map(self, class_names: Sequence[str], embedder: TextEmbedder) -> dict[str, float]:
         """mAP per detection type: answers scored against every class name by embedding cosine similarity."""
         names = [name.strip().lower() for name in class_names]
-        name_vectors = _normalise(np.asarray(embedder(names), dtype=np.float64))
+        name_vectors = _normalize(np.asarray(embedder(names), dtype=np.float64))
         index = {name: i for i, name in enumerate(names)}
         result = {}
         for question_type, texts in self.detection_texts.items():
-            scores = _normalise(np.asarray(embedder(texts), dtype=np.float64)) @ name_vectors.T
+            scores = _normalize(np.asarray(embedder(texts), dtype=np.float64)) @ name_vectors.T
             targets = np.zeros_like(scores)
             for row, true in enumerate(self.detection_truth[question_type]):
                 for name in true:
@@ -172,7 +172,7 @@ class QAScores:
         return {"table4": table, "per_type": per_type, "counts": dict(self.counts), "unparsed": dict(self.unparsed)}
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
+def _normalize(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)
 

@@ -70,7 +70,7 @@ def evaluate_sources(
     """SELD figures (`seld_metrics`) on all scenes, and the same on the scenes of each source count."""
     predicted = predict_sources(model, scenes, collator, batch_size=batch_size, progress=progress, heads=heads)
     reference = [Scene.of_item(scene).events() for scene in scenes]
-    sizes = [len(scene) if isinstance(scene, (tuple, list)) else 1 for scene in scenes]
+    sizes = [len(Scene.of_item(scene)) for scene in scenes]
     figures = {"all": seld_metrics(predicted, reference)}
     for size in sorted(set(sizes)):
         rows = [i for i, n in enumerate(sizes) if n == size]

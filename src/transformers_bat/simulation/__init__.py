@@ -24,7 +24,7 @@ _EXPORTS = {
     "FolderCatalogue": ".sources",
     "ProceduralCatalogue": ".sources",
     "SoundCatalogue": ".sources",
-    "mix_sources": ".spatialize",
+    "render_mixtures": ".spatialize",
     "prepare_source": ".spatialize",
     "render_scene": ".spatialize",
     "spatialize_window": ".spatialize",
@@ -42,7 +42,7 @@ __all__ = [
     "SoundCatalogue",
     "SoundSpacesRIRBank",
     "listener_offset",
-    "mix_sources",
+    "render_mixtures",
     "prepare_source",
     "render_bank",
     "render_scene",
@@ -65,4 +65,4 @@ if TYPE_CHECKING:
         render_bank,
     )
     from .sources import AudioSetCatalogue, FolderCatalogue, ProceduralCatalogue, SoundCatalogue
-    from .spatialize import mix_sources, prepare_source, render_scene, spatialize_window
+    from .spatialize import prepare_source, render_mixtures, render_scene, spatialize_window

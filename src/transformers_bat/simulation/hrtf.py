@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio_format import SAMPLE_RATE
+
 KEMAR_FILE = Path(__file__).with_name("data") / "mit_kemar_normal_pinna_32k.npz"
 SOFA_CONVENTION = "SimpleFreeFieldHRIR"
 SPEED_OF_SOUND_M_S = 343.0
@@ -159,7 +161,7 @@ def _from_angles(name, sample_rate, azimuth_deg, elevation_deg, left, right) -> 
     )
 
 
-def load_kemar(sample_rate: int = 32000) -> HRIRSet:
+def load_kemar(sample_rate: int = SAMPLE_RATE) -> HRIRSet:
     """The MIT KEMAR normal-pinna set bundled with the package (710 directions, elevation -40..90 degrees)."""
     if not KEMAR_FILE.is_file():
         raise FileNotFoundError(f"bundled KEMAR HRIRs missing at {KEMAR_FILE}; reinstall transformers-bat")
@@ -178,7 +180,7 @@ def _attribute_text(value) -> str:
     return str(value)
 
 
-def read_sofa(path, sample_rate: int = 32000) -> HRIRSet:
+def read_sofa(path, sample_rate: int = SAMPLE_RATE) -> HRIRSet:
     """Read a SOFA ``SimpleFreeFieldHRIR`` file (netCDF-4/HDF5) with two receivers (left, right).
 
     Raises ``ValueError`` naming the problem for another convention, a receiver count other than two, or
@@ -231,7 +233,7 @@ def read_sofa(path, sample_rate: int = 32000) -> HRIRSet:
 
 
 def spherical_head(
-    sample_rate: int = 32000, num_directions: int = 512, head_radius_m: float = 0.0875, num_taps: int = 256
+    sample_rate: int = SAMPLE_RATE, num_directions: int = 512, head_radius_m: float = 0.0875, num_taps: int = 256
 ) -> HRIRSet:
     """A rigid spherical head (Brown & Duda 1998): Woodworth delay + one-pole/one-zero head shadow per ear.
 
@@ -266,7 +268,7 @@ def spherical_head(
 
 
 @functools.lru_cache(maxsize=4)
-def load_hrir_set(spec: str = "kemar", sample_rate: int = 32000) -> HRIRSet:
+def load_hrir_set(spec: str = "kemar", sample_rate: int = SAMPLE_RATE) -> HRIRSet:
     """``"kemar"`` (bundled), ``"spherical"`` (model, no data) or a path to a SOFA file; cached per process."""
     if spec == "kemar":
         return load_kemar(sample_rate)
@@ -302,8 +304,8 @@ def convert_slab_kemar(slab_bz2_path, output_path=KEMAR_FILE) -> Path:
         hrtf = _Unpickler(handle).load()
     impulse_responses = np.stack([np.asarray(f.data, dtype=np.float64) for f in hrtf.data])  # (N, taps, 2)
     sources = np.asarray(hrtf.sources, dtype=np.float64)
-    left = _resample(impulse_responses[..., 0], int(hrtf.samplerate), 32000)
-    right = _resample(impulse_responses[..., 1], int(hrtf.samplerate), 32000)
+    left = _resample(impulse_responses[..., 0], int(hrtf.samplerate), SAMPLE_RATE)
+    right = _resample(impulse_responses[..., 1], int(hrtf.samplerate), SAMPLE_RATE)
     output_path = Path(output_path)
     np.savez_compressed(
         output_path,
@@ -311,6 +313,6 @@ def convert_slab_kemar(slab_bz2_path, output_path=KEMAR_FILE) -> Path:
         elevation_deg=sources[:, 1].astype(np.float32),
         left=left.astype(np.float16),  # float16 keeps the file at ~1 MB; noise floor ~-66 dB re peak
         right=right.astype(np.float16),
-        sample_rate=np.int64(32000),
+        sample_rate=np.int64(SAMPLE_RATE),
     )
     return output_path

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..audio_format import SAMPLE_RATE
+
 
 def _bandpass(signal: np.ndarray, low_hz: float, high_hz: float, sample_rate: int, order: int = 2) -> np.ndarray:
     from scipy.signal import butter, sosfilt
@@ -270,7 +272,7 @@ def class_slug(class_name: str) -> str:
     return "_".join("".join(c if c.isalnum() else " " for c in class_name.lower()).split())
 
 
-def synthesize(class_name: str, seed, duration_s: float = 10.0, sample_rate: int = 32000) -> np.ndarray:
+def synthesize(class_name: str, seed, duration_s: float = 10.0, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """One clip (num_samples,) float32 with peak 0.9; the same (class, seed) always gives the same samples."""
     if class_name not in PROCEDURAL_CLASSES:
         raise KeyError(f"unknown procedural class {class_name!r}; known: {sorted(PROCEDURAL_CLASSES)}")

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import labels
+from ..audio_format import SAMPLE_RATE
 from ..files import (
     CorruptFileError,
     atomic_write,
@@ -48,7 +49,6 @@ BANK_VERSION = 1
 SETTINGS_FILE = "bank.json"
 MERGED_FILE = "reverberation.json"
 SHARD_DIR = "shards"
-AUTHORS_SAMPLE_RATE = 32000
 # Settings that do not change any RIR's bytes (RIR i is the same in a bank of 100 and of 10,000): not fingerprinted
 NOT_FINGERPRINTED = ("num_rirs", "shard_size")
 REPAIR_HINT = "delete it (and its .json) and rerun render-rirs with the same settings to render it again"
@@ -108,7 +108,7 @@ def _parse_xyz(text, where: str) -> tuple[float, float, float]:
 class RIRBank:
     """A read-only collection of binaural RIRs. Open either layout with :meth:`RIRBank.open`."""
 
-    sample_rate: int = AUTHORS_SAMPLE_RATE
+    sample_rate: int = SAMPLE_RATE
 
     @staticmethod
     def open(path, split: str | None = "train") -> RIRBank:
@@ -335,7 +335,7 @@ class BankSettings:
     num_rirs: int
     shard_size: int = 64
     hrtf: str = "kemar"
-    sample_rate: int = 32000
+    sample_rate: int = SAMPLE_RATE
     rirs_per_room: int = 8
     rt60_range_s: tuple[float, float] = (0.2, 0.8)
     side_range_m: tuple[float, float] = (3.0, 10.0)

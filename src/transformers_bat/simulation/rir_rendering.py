@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import labels
+from ..audio_format import SAMPLE_RATE
 from .geometry import SIMULATOR_FRAME, octant_ranges, spatial_label, world_position
 from .hrtf import HRIRSet, oriented
 from .rooms import RoomSpec, build_room
 
-DEFAULT_SAMPLE_RATE = 32000
 EAR_HEIGHT_RANGE_M = (1.5, 1.7)  # a standing listener's ears
 
 
@@ -137,7 +137,7 @@ class BinauralRenderer:
     def __init__(
         self,
         hrir_set: HRIRSet,
-        sample_rate: int = DEFAULT_SAMPLE_RATE,
+        sample_rate: int = SAMPLE_RATE,
         max_order: int = 3,
         max_rir_s: float = 2.0,
         ray_tracing: bool = True,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio_format import SAMPLE_RATE
 from ..files import read_json, short_hash
 from .procedural_sounds import PROCEDURAL_CLASSES, class_slug, synthesize
 
@@ -188,7 +189,7 @@ class ProceduralCatalogue(SoundCatalogue):
         clips_per_class: int = 10,
         seed: int = 0,
         duration_s: float = 10.0,
-        sample_rate: int = 32000,
+        sample_rate: int = SAMPLE_RATE,
         class_names: list[str] | None = None,
     ):
         if clips_per_class < 1:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-SAMPLE_RATE = 32000
-NUM_SAMPLES = 320000  # 10 s
-RIR_LENGTH = 64000  # 2 s
+from ..audio_format import NUM_SAMPLES, RIR_LENGTH, SAMPLE_RATE
+
 TARGET_DBFS = -14.0
 SILENCE_RMS = 1e-6
 
@@ -213,20 +212,25 @@ def _convolve_torch(sources: torch.Tensor, rirs: torch.Tensor, fft_length: int, 
     return output
 
 
-def mix_sources(*sources: torch.Tensor) -> torch.Tensor:
-    """Spatialised sources mixed as the release mixes two: their mean (``(first + second) / 2``), no
-    renormalisation; N sources give ``sum / N``, so each keeps the level it would have among two."""
-    if not sources:
-        raise ValueError("mix_sources needs at least one source")
-    total = sources[0]
-    for source in sources[1:]:
-        total = total + source
-    return total / len(sources)
+def render_mixtures(dry: torch.Tensor, rirs: torch.Tensor, owner, num_scenes: int, window=None, starts=None):
+    """Scenes (num_scenes, 2, T) from their sources: dry source ``k`` (n, T) through its RIR (n, 2, L), the sources
+    of a scene (``owner[k]``) averaged as the release mixes two (``(w1 + w2) / 2``; ``sum / N`` for N), no
+    renormalisation. With ``window``, only ``window`` samples from each scene's ``starts[scene]`` are rendered."""
+    owner = torch.as_tensor(owner, device=dry.device)
+    if window is None or window >= dry.shape[-1]:
+        wet = spatialize(dry, rirs)
+    else:
+        wet = spatialize_window(dry, rirs, [int(starts[row]) for row in owner.tolist()], int(window))
+    if len(owner) == num_scenes:
+        return wet
+    counts = torch.bincount(owner, minlength=num_scenes).to(wet.dtype)
+    mixed = torch.zeros(num_scenes, *wet.shape[1:], device=wet.device, dtype=wet.dtype)
+    return mixed.index_add_(0, owner, wet) / counts[:, None, None]
 
 
 def render_scene(clips, rirs, num_samples: int = NUM_SAMPLES, rir_length: int = RIR_LENGTH) -> np.ndarray:
     """One scene's binaural audio (2, num_samples) float32 from ``(audio, sample_rate)`` clips and as many (2, L)
-    RIRs (source ``k`` is heard through ``rirs[k]``), mixed by :func:`mix_sources`."""
+    RIRs (source ``k`` is heard through ``rirs[k]``), mixed by :func:`render_mixtures`."""
     if len(clips) != len(rirs) or not clips:
         raise ValueError(f"need one or more clips with one RIR each, got {len(clips)} clips and {len(rirs)} RIRs")
     sources = torch.stack([prepare_source(audio, rate, num_samples) for audio, rate in clips])
@@ -234,6 +238,5 @@ def render_scene(clips, rirs, num_samples: int = NUM_SAMPLES, rir_length: int = 
     for rir in responses:
         if rir.ndim != 2 or rir.shape[0] != 2:
             raise ValueError(f"each RIR must be (2, L), got shape {tuple(rir.shape)}")
-    rendered = spatialize(sources, torch.stack(responses), rir_length=None)
-    mixed = rendered[0] if len(clips) == 1 else mix_sources(*rendered)
+    mixed = render_mixtures(sources, torch.stack(responses), [0] * len(clips), 1)[0]
     return mixed.numpy().astype(np.float32, copy=False)

@@ -20,7 +20,6 @@ heads, and per-class multi-ACCDOA targets).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,10 +28,11 @@ import torch
 from torch.utils.data import Dataset, Sampler
 
 from .. import labels as lb
+from ..audio_format import SAMPLE_RATE
 from ..data.records import scene_of
+from ..data.rendering import Mixup, SceneRenderer
 from ..models.spatial_ast.multi_accdoa import accdoa_targets
 from ..scene import Scene, Source
-from ..simulation.spatialize import prepare_source, spatialize, spatialize_window
 
 
 def examples_from_bank(catalogue, rir_bank, num_examples: int, seed: int, clip_ids=None, reverb_ids=None):
@@ -271,30 +271,21 @@ class SpatialAudioCollator:
         device: str | torch.device = "cpu",
     ):
         self.device = torch.device(device)
-        self.catalogue, self.rir_bank, self.feature_extractor = catalogue, rir_bank, feature_extractor
+        self.renderer = SceneRenderer(rir_bank, catalogue, device=self.device, cache_size=cache_size)
+        self.feature_extractor = feature_extractor
         self.label2id = dict(label2id)
         self.train, self.mixup_probability, self.mixup_alpha = train, mixup_probability, mixup_alpha
         self.with_spatial_labels, self.direction_sigma_deg = with_spatial_labels, direction_sigma_deg
         self.seed, self.cache_size, self.window_candidates = seed, cache_size, window_candidates
         self.accdoa_tracks, self.source_gain_db = accdoa_tracks, source_gain_db
-        self._cache: OrderedDict[str, torch.Tensor] = OrderedDict()
 
-    def _source(self, audio_id: str) -> torch.Tensor:
-        if audio_id in self._cache:
-            self._cache.move_to_end(audio_id)
-            return self._cache[audio_id]
-        audio, sample_rate = self.catalogue.load(audio_id)
-        source = prepare_source(audio, sample_rate)
-        self._cache[audio_id] = source
-        if len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
-        return source
+    @property
+    def catalogue(self):
+        return self.renderer.catalogue
 
-    def _rirs(self, examples: Sequence[Source]) -> torch.Tensor:
-        """The examples' RIRs (B, 2, longest) on `device`, zero-padded to the longest."""
-        rirs = [torch.from_numpy(np.asarray(self.rir_bank.load(example.reverb_id))) for example in examples]
-        length = max(r.shape[-1] for r in rirs)
-        return torch.stack([torch.nn.functional.pad(r, (0, length - r.shape[-1])) for r in rirs]).to(self.device)
+    @property
+    def rir_bank(self):
+        return self.renderer.rir_bank
 
     def _event_targets(self, scenes: Sequence[Scene]) -> torch.Tensor:
         targets = torch.zeros(len(scenes), len(self.label2id))
@@ -326,8 +317,8 @@ class SpatialAudioCollator:
         return [batch[index] for index in range(len(batch))]
 
     def render(self, items: Sequence[Source | Scene | RenderPlan]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Binaural waveforms (B, 2, crop) on `device` and event targets (B, classes) on the CPU (mixup applied in
-        training)."""
+        """Binaural waveforms (B, 2, crop) on `device` and event targets (B, classes) on the CPU, rendered by the
+        package's one `SceneRenderer` with this item's training choices (mixup, source gains, window)."""
         if self.device.type != "cpu" and torch.utils.data.get_worker_info() is not None:
             raise RuntimeError(
                 f"SpatialAudioCollator(device={str(self.device)!r}) runs in the main process: set "
@@ -335,43 +326,44 @@ class SpatialAudioCollator:
             )
         plans = self.plans(items) if self.train else None
         scenes = self.scenes(items)
-        if any(len(scene) > 1 for scene in scenes):
-            return self._render_scenes(scenes, plans)
-        examples = [scene[0] for scene in scenes]
-        sources = torch.stack([self._source(example.audio_id) for example in examples]).to(self.device)
         events = self._event_targets(scenes)
-        if plans is not None and self.mixup_probability > 0:
-            sources, events = self._mixup(sources, events, plans)
-        rirs = self._rirs(examples)
-        crop = self.feature_extractor.num_samples
-        if crop >= sources.shape[-1]:
-            return spatialize(sources, rirs), events
-        # windows are chosen on the dry source (the room only delays and smears it) and only they are rendered
-        return spatialize_window(sources, rirs, self._window_starts(sources, plans), crop), events
+        mixup = gains_db = None
+        if plans is not None and any(len(scene) > 1 for scene in scenes):
+            if self.mixup_probability > 0:
+                raise ValueError("Mixup and multi-source scenes do not combine: set mixup_probability=0.")
+            # every source but the first at a random gain of its plan
+            gains_db = [
+                [0.0, *plan.generator(GAIN_STREAM).uniform(*self.source_gain_db, len(scene) - 1)]
+                for plan, scene in zip(plans, scenes)
+            ]
+        elif plans is not None and self.mixup_probability > 0:
+            mixup, events = self._mixup(plans, events)
+        # windows are chosen on the dry mix (the room only delays and smears it) and only they are rendered
+        waveforms = self.renderer.render_batch(
+            scenes,
+            gains_db=gains_db,
+            mixup=mixup,
+            window=self.feature_extractor.num_samples,
+            window_starts=lambda dry: self._window_starts(dry, plans),
+        )
+        return waveforms, events
 
-    def _mixup(
-        self, sources: torch.Tensor, events: torch.Tensor, plans: Sequence[RenderPlan]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The release's mixup: with probability `mixup_probability` an item's dry source (B, T) becomes
+    def _mixup(self, plans: Sequence[RenderPlan], events: torch.Tensor) -> tuple[list[Mixup | None], torch.Tensor]:
+        """The release's mixup: with probability `mixup_probability` an item's dry clip becomes
         lam * own + (1 - lam) * partner's, lam ~ Beta(alpha, alpha), before it meets the item's RIR; the event
         targets mix alike."""
         partners = self.scenes([plan.partner for plan in plans])
         if any(len(partner) > 1 for partner in partners):
             raise ValueError("Mixup and multi-source scenes do not combine: set mixup_probability=0.")
-        lam = torch.ones(len(plans))
+        choices: list[Mixup | None] = []
+        events = events.clone()
         for row, plan in enumerate(plans):
             rng = plan.generator(MIXUP_STREAM)
-            mixed, value = rng.random() < self.mixup_probability, rng.beta(self.mixup_alpha, self.mixup_alpha)
+            mixed, lam = rng.random() < self.mixup_probability, float(rng.beta(self.mixup_alpha, self.mixup_alpha))
+            choices.append(Mixup(partners[row][0], lam) if mixed else None)
             if mixed:
-                lam[row] = float(value)
-        rows = torch.nonzero(lam < 1).flatten().tolist()
-        if not rows:
-            return sources, events
-        weight = lam[rows, None]
-        partner_sources = torch.stack([self._source(partners[row][0].audio_id) for row in rows]).to(self.device)
-        sources[rows] = weight.to(self.device) * sources[rows] + (1 - weight.to(self.device)) * partner_sources
-        events[rows] = weight * events[rows] + (1 - weight) * self._event_targets([partners[row] for row in rows])
-        return sources, events
+                events[row] = lam * events[row] + (1 - lam) * self._event_targets([partners[row]])[0]
+        return choices, events
 
     def _window_starts(self, dry: torch.Tensor, plans: Sequence[RenderPlan] | None) -> list[int]:
         """Each item's window start in its dry signal (B, T): in training the loudest of `window_candidates` random
@@ -386,49 +378,9 @@ class SpatialAudioCollator:
 
     def render_whole(self, examples: Sequence[Source | Scene | RenderPlan]) -> torch.Tensor:
         """Whole scenes (B, 2, samples) on `device`, as evaluation hears them: every source through its own RIR
-        at 0 dB, summed, no crop and no mixup (whatever the collator's training options)."""
-        scenes = self.scenes(examples)
-        flat = [example for scene in scenes for example in scene]
-        owner = torch.tensor([row for row, scene in enumerate(scenes) for _ in scene], device=self.device)
-        dry = torch.stack([self._source(example.audio_id) for example in flat]).to(self.device)
-        rirs = self._rirs(flat)
-        wet = spatialize(dry, rirs)
-        if len(flat) == len(scenes):
-            return wet
-        waveforms = torch.zeros(len(scenes), *wet.shape[1:], device=wet.device, dtype=wet.dtype)
-        return waveforms.index_add_(0, owner.to(wet.device), wet)
-
-    def _render_scenes(
-        self, scenes: Sequence[Scene], plans: Sequence[RenderPlan] | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Several sources per scene: each through its own RIR, summed (in training every source but the first at
-        a random gain of its plan)."""
-        if plans is not None and self.mixup_probability > 0:
-            raise ValueError("Mixup and multi-source scenes do not combine: set mixup_probability=0.")
-        flat = [example for scene in scenes for example in scene]
-        owner = torch.tensor([row for row, scene in enumerate(scenes) for _ in scene], device=self.device)
-        gain_db = np.zeros(len(flat))
-        if plans is not None:
-            gain_db = np.concatenate(
-                [
-                    [0.0, *plan.generator(GAIN_STREAM).uniform(*self.source_gain_db, len(scene) - 1)]
-                    for plan, scene in zip(plans, scenes)
-                ]
-            )
-        gain = torch.from_numpy(10.0 ** (gain_db / 20.0)).float().to(self.device)
-        dry = torch.stack([self._source(example.audio_id) for example in flat]).to(self.device) * gain[:, None]
-        rirs = self._rirs(flat)
-        crop = self.feature_extractor.num_samples
-        if crop >= dry.shape[-1]:
-            wet = spatialize(dry, rirs)
-        else:  # the window is chosen on the dry mix of each scene, as for single sources
-            mix = torch.zeros(len(scenes), dry.shape[-1], device=self.device, dtype=dry.dtype).index_add_(
-                0, owner, dry
-            )
-            starts = self._window_starts(mix, plans)
-            wet = spatialize_window(dry, rirs, [starts[row] for row in owner.tolist()], crop)
-        waveforms = torch.zeros(len(scenes), *wet.shape[1:], device=wet.device, dtype=wet.dtype)
-        return waveforms.index_add_(0, owner.to(wet.device), wet), self._event_targets(scenes)
+        at 0 dB, mixed as SpatialSoundQA mixes them, no crop and no mixup (whatever the collator's training
+        options)."""
+        return self.renderer.render_batch(self.scenes(examples))
 
     def __call__(self, items: Sequence[Source | Scene | RenderPlan]) -> dict[str, torch.Tensor]:
         return self.batch(items, *self.render(items))
@@ -445,7 +397,7 @@ class SpatialAudioCollator:
             with torch.no_grad():  # rendered here at the extractor's rate and length: straight to the STFT
                 features = extractor.extract_features(waveforms.float())
         else:
-            features = extractor(waveforms, sampling_rate=32000, return_tensors="pt")["input_features"]
+            features = extractor(waveforms, sampling_rate=SAMPLE_RATE, return_tensors="pt")["input_features"]
         batch = {"input_features": features, "labels": events}
         scenes = self.scenes(examples)
         if not self.with_spatial_labels:
