@@ -16,12 +16,22 @@ training, `--eval_fraction` of the train split's scenes is held out and each sta
 teacher-forced answer-token accuracy and exact match (`--eval_strategy steps --eval_steps N` for more often); the
 card carries the last figures. The paper's figures score generated answers: run `transformers-bat evaluate-bat` on
 the dataset's test split.
+
+The records stay an Arrow-backed `datasets.Dataset` throughout: the train split of the dataset card's config of the
+widest stage asked for is loaded (memory-mapped, shared by every rank and DataLoader worker), the held-out scenes are
+an index selection, and each stage is a filter on question types; nothing is copied into Python lists.
 """
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transformers import TrainingArguments
+
+if TYPE_CHECKING:
+    import datasets
+    import numpy as np
 
 
 @dataclass
@@ -75,22 +85,68 @@ def parse_arguments(argv=None) -> tuple[ModelArguments, DataArguments, TrainingA
     return parse_script_arguments(types, RECIPE_DEFAULTS, argv, __doc__.splitlines()[0])
 
 
-def hold_out_scenes(records: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Split records by scene (all questions about one scene stay on one side), deterministically per seed."""
-    import numpy as np
+def hold_out_scenes(
+    records: "datasets.Dataset | Sequence[Mapping]", fraction: float, seed: int
+) -> "tuple[datasets.Dataset, datasets.Dataset] | tuple[list[Mapping], list[Mapping]]":
+    """Split records by scene (all questions about one scene stay on one side), deterministically per seed.
 
-    from transformers_bat.data.records import scene_of
+    A `datasets.Dataset` is split without reading its rows into Python: the scene keys come from its `sources`
+    column alone, in Arrow batches, and both sides are `select`ions (index mappings over the same memory-mapped
+    data). A sequence of dicts gives two lists. The same records give the same split either way.
+    """
+    import numpy as np
 
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"--eval_fraction must be in [0, 1), got {fraction}.")
+    if not isinstance(records, Sequence):  # a datasets.Dataset
+        codes, order = _scene_codes(records)
+        held = np.isin(codes, order[_held_out_positions(len(order), fraction, seed)])
+        return records.select(np.flatnonzero(~held)), records.select(np.flatnonzero(held))
+    from transformers_bat.data.records import scene_of
+
     keys = [scene_of(record).key for record in records]
     scenes = sorted(set(keys))
-    count = int(round(fraction * len(scenes)))
-    if fraction > 0 and count == 0 and len(scenes) > 1:
-        count = 1
-    chosen = {scenes[i] for i in np.random.default_rng(seed).permutation(len(scenes))[:count]}
+    chosen = {scenes[i] for i in _held_out_positions(len(scenes), fraction, seed)}
     kept = [record for record, key in zip(records, keys) if key not in chosen]
     return kept, [record for record, key in zip(records, keys) if key in chosen]
+
+
+def _held_out_positions(num_scenes: int, fraction: float, seed: int) -> "np.ndarray":
+    """Which scenes, by position in sorted order, are held out: round(fraction * scenes), at least one when asked."""
+    import numpy as np
+
+    count = int(round(fraction * num_scenes))
+    if fraction > 0 and count == 0 and num_scenes > 1:
+        count = 1
+    return np.random.default_rng(seed).permutation(num_scenes)[:count]
+
+
+def _scene_codes(dataset: "datasets.Dataset", batch_size: int = 65_536) -> "tuple[np.ndarray, np.ndarray]":
+    """Each record's scene as an integer code (records,), and the codes in the sorted order of the scene keys.
+
+    A scene key is its (clip, RIR) pairs joined with control characters that sort below any id character, so the
+    byte order of the joined keys is the order of `Scene.key` tuples: lists and Datasets hold out the same scenes.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if "sources" not in dataset.column_names:
+        raise ValueError(
+            "The records have no 'sources' column: load them with transformers_bat.data.load_spatial_sound_qa."
+        )
+    chunks = []
+    for table in dataset.select_columns(["sources"]).with_format("arrow").iter(batch_size=batch_size):
+        sources = table.column("sources").combine_chunks()
+        flat = pc.list_flatten(sources)
+        pairs = pc.binary_join_element_wise(
+            pc.struct_field(flat, "audio_id"), pc.struct_field(flat, "reverb_id"), "\x1f"
+        )
+        offsets = np.concatenate([[0], np.cumsum(pc.list_value_length(sources).fill_null(0).to_numpy())])
+        scenes = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pairs)
+        chunks.append(pc.binary_join(scenes, "\x1e"))
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.string())).combine_chunks()
+    return encoded.indices.to_numpy(), pc.array_sort_indices(encoded.dictionary).to_numpy()
 
 
 def main(argv=None) -> Path:
@@ -100,6 +156,7 @@ def main(argv=None) -> Path:
     import transformers_bat  # noqa: F401  (registrations)
     from transformers_bat.cli.common import open_catalogue
     from transformers_bat.data import SceneRenderer, load_spatial_sound_qa
+    from transformers_bat.data import question_types as qt
     from transformers_bat.model_cards import write_model_card
     from transformers_bat.models.bat import BatForConditionalGeneration, BatProcessor
     from transformers_bat.models.bat.peft_bat import add_llama_adapter, add_lora, save_adapter, save_llama_adapter
@@ -125,10 +182,15 @@ def main(argv=None) -> Path:
         trained = model
     bank = RIRBank.open(data_args.rir_bank, split=None)  # every index of an authors' bank: ids resolve as generated
     catalogue = open_catalogue(data_args.sources, data_args.clips_per_class, training_args.seed)
-    # refuses an unfinished or damaged folder, and a bank / catalogue other than the ones it was generated from
-    dataset = load_spatial_sound_qa(data_args.dataset, "stage3", split="train", rir_bank=bank, catalogue=catalogue)
-    records, held_out = hold_out_scenes([dict(row) for row in dataset], data_args.eval_fraction, training_args.seed)
-    stages = {name: stage_records(records, name) for name in data_args.stages.split(",")}
+    names = data_args.stages.split(",")
+    for name in names:
+        qt.stage_types(name)  # an unknown stage raises here, naming the known ones
+    widest = max(names, key=qt.STAGES.index)  # stages are cumulative: its config holds every stage asked for
+    with training_args.main_process_first(desc="reading SpatialSoundQA"):  # rank 0 prepares Arrow + filter caches
+        # refuses an unfinished or damaged folder, and a bank / catalogue other than the ones it was generated from
+        dataset = load_spatial_sound_qa(data_args.dataset, widest, split="train", rir_bank=bank, catalogue=catalogue)
+        records, held_out = hold_out_scenes(dataset, data_args.eval_fraction, training_args.seed)
+        stages = {name: stage_records(records, name) for name in names}
     renderer = SceneRenderer(bank, catalogue)
     arguments = changed_training_arguments(training_args) | {"num_train_epochs": training_args.num_train_epochs}
     output_dir = Path(training_args.output_dir)

@@ -1,4 +1,5 @@
-"""The benchmark scripts stay runnable: their release-shape configs build, and the tiny BAT training run works."""
+"""The benchmark scripts stay runnable: their release-shape configs build, and the tiny BAT training and
+dataset-reading runs work."""
 
 from pathlib import Path
 
@@ -36,3 +37,11 @@ def test_every_benchmark_imports():
     for script in sorted(BENCHMARKS.glob("bench_*.py")):
         module = importlib.import_module(script.stem)
         assert callable(module.main), script.name
+
+
+def test_dataset_reading_benchmark_runs_tiny(capsys):
+    import bench_qa_dataset_reading
+
+    assert bench_qa_dataset_reading.main(["--records", "90", "--batch-size", "4", "--in-process"]) == 0
+    output = capsys.readouterr().out
+    assert "before: list of dicts" in output and "after: Arrow Dataset" in output and "after / before" in output

@@ -227,3 +227,47 @@ def test_quick_demo_runs_every_step(tmp_path, capsys):
     stamp = weights.stat().st_mtime_ns
     assert encoder_script.main(encoder_args) == encoder_final  # finished stages are loaded, not trained again
     assert weights.stat().st_mtime_ns == stamp
+
+
+def load_example(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_train_bat_holds_out_scenes_of_a_dataset_without_reading_its_rows(monkeypatch):
+    """examples/train_bat.py splits the Arrow-backed Dataset by scene from its `sources` column alone, into index
+    selections, exactly as it splits the same records as a list (scenes of one to three sources)."""
+    import datasets
+
+    script = load_example("train_bat")
+    records = [
+        {
+            "question": str(i),
+            "question_type": "DOA",
+            "sources": [
+                {"audio_id": f"a{i % 13}" + "x" * k, "reverb_id": f"r{i % 5}/{k}"} for k in range(1 + (i % 13) % 3)
+            ],
+        }
+        for i in range(120)
+    ]
+    dataset = datasets.Dataset.from_list(records)
+    kept, held_out = script.hold_out_scenes(records, 0.2, seed=3)
+    for name in ("to_list", "__iter__", "__getitem__"):  # no row reaches Python
+        monkeypatch.setattr(datasets.Dataset, name, lambda *args: pytest.fail("the dataset was read row by row"))
+    kept_rows, held_rows = script.hold_out_scenes(dataset, 0.2, seed=3)
+    monkeypatch.undo()
+    assert isinstance(kept_rows, datasets.Dataset) and isinstance(held_rows, datasets.Dataset)
+    assert list(held_rows["question"]) == [r["question"] for r in held_out] and len(held_out) > 0
+    assert list(kept_rows["question"]) == [r["question"] for r in kept]
+    scenes = [
+        {tuple((s["audio_id"], s["reverb_id"]) for s in row["sources"]) for row in side}
+        for side in (kept_rows, held_rows)
+    ]
+    assert not scenes[0] & scenes[1]
+    assert len(script.hold_out_scenes(dataset, 0.0, seed=3)[1]) == 0
+    with pytest.raises(ValueError, match="no 'sources' column"):
+        script.hold_out_scenes(dataset.remove_columns("sources"), 0.2, seed=3)

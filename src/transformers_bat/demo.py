@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from . import labels as lb
+from .audio_format import SAMPLE_RATE
 
 
 @dataclass
@@ -135,11 +136,12 @@ def _say(settings: DemoSettings, text: str) -> None:
     settings.log.append(text)
 
 
-def _records(dataset_dir: Path, split: str, bank, catalogue) -> list[dict]:
+def _records(dataset_dir: Path, split: str, bank, catalogue):
+    """A split of the demo's SpatialSoundQA as the Arrow-backed `datasets.Dataset` (not copied into a list: training
+    and evaluation read it as it is, as they would the release's 870K records)."""
     from .data import load_spatial_sound_qa
 
-    dataset = load_spatial_sound_qa(dataset_dir, "stage3", split=split, rir_bank=bank, catalogue=catalogue)
-    return [dict(row) for row in dataset]
+    return load_spatial_sound_qa(dataset_dir, "stage3", split=split, rir_bank=bank, catalogue=catalogue)
 
 
 def _encoder_baselines(train_examples, predictions) -> dict[str, float]:
@@ -326,7 +328,8 @@ def _evaluate_demo_sources(settings, encoder, eval_collator, bank, catalogue, te
 
 def train_demo_bat(settings: DemoSettings, encoder, train_records, renderer):
     """Step 5: a tiny Llama from scratch (tokenizer trained here) + Q-Former on the frozen encoder, trained
-    through the curriculum (stage 1 -> 2 -> 3, each from the previous weights). Returns (bat, processor, logs)."""
+    through the curriculum (stage 1 -> 2 -> 3, each from the previous weights; each stage a question-type filter of
+    the `train_records` Dataset). Returns (bat, processor, logs)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from .models.bat import BAT_PROMPT_TEMPLATE, BatForConditionalGeneration, BatProcessor
@@ -336,8 +339,8 @@ def train_demo_bat(settings: DemoSettings, encoder, train_records, renderer):
 
     out = Path(settings.output_dir)
     torch.manual_seed(settings.seed)
-    corpus = [BAT_PROMPT_TEMPLATE.replace("{instruction}", r["question"]) for r in train_records]
-    corpus += [r["answer"] for r in train_records]
+    corpus = [BAT_PROMPT_TEMPLATE.replace("{instruction}", question) for question in train_records["question"]]
+    corpus += list(train_records["answer"])  # columns only: the scenes are not decoded
     tokenizer = train_qa_tokenizer(corpus, vocab_size=768)
     lm = LlamaForCausalLM(
         LlamaConfig(
@@ -497,20 +500,22 @@ def run_demo(settings: DemoSettings | None = None) -> dict:
     # 6. BAT evaluation
     _say(settings, "[6/7] Answering the held-out questions ...")
     bat_scores, majority_scores = evaluate_demo_bat(settings, bat, processor, renderer, test_records, class_names)
-    single = [i for i, r in enumerate(test_records) if r["question_type"] == "DOA"]
+    question_types = list(test_records["question_type"])  # one column, not the records
+    single = [i for i, question_type in enumerate(question_types) if question_type == "DOA"]
+    detection = [i for i, question_type in enumerate(question_types) if question_type == "CLASSIFICATION"]
     timings["bat_eval_s"] = time.perf_counter() - start - sum(timings.values())
 
     # 7. pipeline
     _say(settings, "[7/7] Asking questions through pipeline('spatial-audio-qa') ...")
     qa = pipeline("spatial-audio-qa", model=str(bat_dir))
     examples = []
-    for i in single[:1] + [i for i, r in enumerate(test_records) if r["question_type"] == "CLASSIFICATION"][:1]:
+    for i in single[:1] + detection[:1]:
         record = test_records[i]
         examples.append((renderer.render(record), record["question"], record["answer"]))
     examples.append((examples[0][0], "Where is the sound coming from?", test_records[single[0]]["answer"]))
     pipeline_answers = []
     for waveform, question, truth in examples:
-        result = qa({"array": waveform, "sampling_rate": 32000}, question=question)  # the whole clip
+        result = qa({"array": waveform, "sampling_rate": SAMPLE_RATE}, question=question)  # the whole clip
         result = result[0] if isinstance(result, list) else result
         pipeline_answers.append({"question": question, "answer": result["answer"], "truth": truth})
         _say(settings, f"  Q: {question}\n  A: {result['answer']}   (truth: {truth})")

@@ -1,7 +1,9 @@
-"""BAT curriculum training: stage membership, stage-to-stage weight hand-over, and resuming an interrupted run."""
+"""BAT curriculum training: stage membership (lists and datasets), stage-to-stage weight hand-over, datasets read as
+they are, and resuming an interrupted run."""
 
 import json
 
+import datasets
 import numpy as np
 import pytest
 import torch
@@ -103,6 +105,24 @@ def test_stage_records_are_cumulative():
         stage_records(records, "stage5")
 
 
+def test_stage_records_filter_a_dataset_on_its_question_types():
+    """A Dataset stays a Dataset (an Arrow filter, not a list); an IterableDataset is filtered lazily."""
+    records = toy_records(10)
+    dataset = datasets.Dataset.from_list(records)
+    for stage in ("stage1", "stage2", "stage3", "stage4"):
+        selected = stage_records(dataset, stage)
+        assert isinstance(selected, datasets.Dataset)
+        assert list(selected["question"]) == [r["question"] for r in stage_records(records, stage)]
+    assert set(stage_records(dataset, "stage1")["question_type"]) == {"CLASSIFICATION", "DOA"}
+    streamed = stage_records(dataset.to_iterable_dataset(), "stage2")
+    assert isinstance(streamed, datasets.IterableDataset)
+    assert [r["question_type"] for r in streamed] == [r["question_type"] for r in stage_records(records, "stage2")]
+    with pytest.raises(ValueError, match="Unknown stage"):
+        stage_records(dataset, "stage5")
+    with pytest.raises(ValueError, match="Unknown SpatialSoundQA question_type"):
+        stage_records(datasets.Dataset.from_list([dict(records[0], question_type="NOT_A_TYPE")]), "stage1")
+
+
 class StepCounter(TrainerCallback):
     def __init__(self):
         self.steps = []
@@ -186,6 +206,50 @@ def test_stages_are_evaluated_on_held_out_records_of_their_types(tmp_path):
     with pytest.warns(UserWarning, match="no evaluation records of its question types"):
         history = train_curriculum(model, collator, stage1, tmp_path / "e", arguments, eval_records=type_e_only)
     assert not any("eval_loss" in entry for entry in history["stage1"])
+
+
+def test_curriculum_from_dataset_stages_trains_as_from_lists(tmp_path):
+    """Datasets per stage (rows reach the collator as dicts) give the very weights and held-out figures of lists."""
+    records, held_out = toy_records(8), toy_records(10)[5:]
+    dataset, eval_dataset = datasets.Dataset.from_list(records), datasets.Dataset.from_list(held_out)
+    arguments = dict(
+        per_device_train_batch_size=2,
+        max_steps=2,
+        learning_rate=5e-3,
+        use_cpu=True,
+        seed=0,
+        logging_steps=1,
+        data_seed=0,
+    )
+    results = {}
+    for kind, train, evaluation in (("lists", records, held_out), ("datasets", dataset, eval_dataset)):
+        model, processor = bt.build_bat("llama", seed=4)
+        stages = {name: stage_records(train, name) for name in ("stage1", "stage2")}
+        # remove_unused_columns=True would strip a Dataset down to the model's arguments: the curriculum overrides it
+        given = arguments | {"remove_unused_columns": True}
+        histories = train_curriculum(
+            model, BatQACollator(processor, ToyRenderer()), stages, tmp_path / kind, given, eval_records=evaluation
+        )
+        figures = [e for name in stages for e in histories[name] if "eval_answer_token_accuracy" in e]
+        results[kind] = model, figures
+    (from_lists, list_figures), (from_datasets, dataset_figures) = results["lists"], results["datasets"]
+    assert len(dataset_figures) == 2
+    for a, b in zip(list_figures, dataset_figures, strict=True):
+        assert a["eval_answer_token_accuracy"] == b["eval_answer_token_accuracy"]
+        assert a["eval_loss"] == pytest.approx(b["eval_loss"], abs=1e-6)
+    for (name, a), b in zip(from_lists.named_parameters(), from_datasets.parameters()):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+def test_a_stage_can_stream_from_an_iterable_dataset(tmp_path):
+    model, processor = bt.build_bat("llama", seed=4)
+    stream = stage_records(datasets.Dataset.from_list(toy_records(8)).to_iterable_dataset(), "stage1")
+    arguments = dict(per_device_train_batch_size=2, max_steps=2, use_cpu=True, seed=0, logging_steps=1)
+    histories = train_curriculum(
+        model, BatQACollator(processor, ToyRenderer()), {"stage1": stream}, tmp_path, arguments
+    )
+    losses = [entry["loss"] for entry in histories["stage1"] if "loss" in entry]
+    assert len(losses) == 2 and all(np.isfinite(losses))
 
 
 def test_frozen_encoder_cache_encodes_each_window_once_and_changes_nothing():

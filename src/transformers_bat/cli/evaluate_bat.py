@@ -39,11 +39,13 @@ def run(args: argparse.Namespace) -> int:
 
         bank = RIRBank.open(args.rir_bank, split=None)  # every index: ids as generated
         catalogue = open_catalogue(args.sources, args.clips_per_class, args.seed)
-    dataset = load_spatial_sound_qa(args.dataset, args.config, split=args.split, rir_bank=bank, catalogue=catalogue)
-    records = [dict(row) for row in dataset]
+    # the Arrow-backed Dataset itself: answered, written and scored batch by batch / row by row, never a list
+    records = load_spatial_sound_qa(args.dataset, args.config, split=args.split, rir_bank=bank, catalogue=catalogue)
     if args.limit is not None:
-        records = records[: args.limit]
-    if not records:
+        if args.limit < 0:
+            raise UsageError(f"--limit must be >= 0, got {args.limit}")
+        records = records.select(range(min(args.limit, len(records))))
+    if len(records) == 0:
         raise UsageError(f"{args.dataset} ({args.config}, {args.split}) has no records to evaluate")
     output_dir = Path(args.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

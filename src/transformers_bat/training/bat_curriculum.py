@@ -6,6 +6,13 @@ starting from the previous stage's weights; a one-stage run is a curriculum of o
 read (`data.rendering.SceneRenderer`) and turned into model inputs by the `BatProcessor`, in the DataLoader, whole:
 a model whose window is shorter than the scene reads all its windows, in training as at inference.
 
+Records stay datasets: a stage's records are a `datasets.Dataset` (e.g. a config of our dataset card,
+`data.load_spatial_sound_qa(folder, "stage2", split="train")`, or `stage_records(dataset, "stage2")`, a filter on
+question types), which the Trainer reads from the memory-mapped Arrow files, rows reaching the collator as dicts;
+an `IterableDataset` streams (give `max_steps`). At the release's scale (870K records) a Python list would be a
+copy in every rank and DataLoader worker; Arrow pages are shared. Sequences of dicts are accepted as they are (small
+tests, the authors' release reader), without a copy.
+
 Resuming: `curriculum.json` in the output folder lists the finished stages; a finished stage is not trained again
 (its trained weights are loaded instead), and an interrupted stage continues from its newest Trainer checkpoint,
 so an interrupted run ends where an uninterrupted one would.
@@ -20,6 +27,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -28,19 +36,26 @@ from transformers import Trainer, TrainingArguments
 from transformers.modeling_outputs import BaseModelOutput
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..audio_format import SAMPLE_RATE
 from ..data import question_types as qt
 from ..data.records import scene_of
-from ..data.rendering import SAMPLE_RATE
+from ..evaluation.bat_evaluation import is_arrow_dataset
+
+if TYPE_CHECKING:
+    import datasets
+
+    Records = Sequence[Mapping] | datasets.Dataset | datasets.IterableDataset
 
 STATE_FILE = "curriculum.json"
 TRAINABLE_FILE = "trainable.safetensors"
 
 
 class RecordList(Dataset):
-    """SpatialSoundQA records (dicts) as a torch Dataset; the collator renders them."""
+    """SpatialSoundQA records (a sequence of dicts) as a torch Dataset, held by reference (not copied); the collator
+    renders them. `datasets.Dataset`s need no wrapper: the Trainer reads them directly (`training_dataset`)."""
 
     def __init__(self, records: Sequence[Mapping]):
-        self.records = list(records)
+        self.records = records if isinstance(records, Sequence) else list(records)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -135,9 +150,39 @@ def frozen_encoder_cache(model: torch.nn.Module):
         del tower.forward  # back to the class's method
 
 
-def stage_records(records: Sequence[Mapping], stage: str) -> list[Mapping]:
-    """The records a curriculum stage trains on (cumulative: stage 2 = A-D)."""
+def stage_records(records: Records, stage: str) -> Records:
+    """The records a curriculum stage trains on (cumulative: stage 2 = A-D).
+
+    A `datasets.Dataset` gives a filtered Dataset: only the `question_type` column is read, and the result is an
+    index mapping over the same Arrow data (cached next to it, so every rank and every rerun reuses it); an
+    `IterableDataset` is filtered lazily; a sequence of dicts gives a list of the same dicts. An unknown question
+    type raises in each case.
+    """
+    types = tuple(sorted(qt.stage_types(stage)))  # raises for an unknown stage, even with no records
+    if is_arrow_dataset(records):
+        import datasets
+
+        options = {"desc": f"{stage} records"} if isinstance(records, datasets.Dataset) else {}  # not when iterable
+        return records.filter(
+            _of_types, input_columns="question_type", batched=True, fn_kwargs={"types": types}, **options
+        )
     return [record for record in records if qt.in_stage(record["question_type"], stage)]
+
+
+def _of_types(question_types: list[str], types: tuple[str, ...]) -> list[bool]:
+    """`Dataset.filter` mask; module-level with the stage's types as an argument, so that datasets can fingerprint
+    it (the same filter is found in its cache) and a change of the type registry changes the fingerprint."""
+    return [qt.validate_question_type(question_type) in types for question_type in question_types]
+
+
+def training_dataset(records: Records) -> Dataset | datasets.Dataset | datasets.IterableDataset:
+    """What the Trainer reads: a `datasets` dataset as it is (memory-mapped, rows reach the collator as dicts), a
+    sequence of dicts wrapped by reference in a `RecordList`."""
+    return records if is_arrow_dataset(records) else RecordList(records)
+
+
+def _is_empty(records: Records) -> bool:
+    return hasattr(records, "__len__") and len(records) == 0  # an IterableDataset's length is unknown
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -175,21 +220,26 @@ def _write_state(output_dir: Path, state: dict) -> None:
 def train_curriculum(
     model: torch.nn.Module,
     collator,
-    stages: Mapping[str, Sequence[Mapping]],
+    stages: Mapping[str, Records],
     output_dir: str | os.PathLike,
     training_arguments: Mapping | None = None,
     callbacks: Sequence | None = None,
-    eval_records: Sequence[Mapping] | None = None,
+    eval_records: Records | None = None,
 ) -> dict[str, list[dict]]:
     """Train `model` stage by stage (in the given order) and return each stage's Trainer log history.
 
     Args:
         model: a BAT (plain, or wrapped by PEFT: only parameters with `requires_grad` are trained and saved).
         collator: turns a list of records into model inputs (e.g. [`BatQACollator`]).
-        stages: stage name -> training records, e.g. `{"stage1": ..., "stage2": ..., "stage3": ...}`.
+        stages: stage name -> training records, e.g. `{"stage1": ..., "stage2": ..., "stage3": ...}`: each a
+            `datasets.Dataset` (read by the Trainer from Arrow, never copied; e.g. the dataset card's config of that
+            stage, or `stage_records(dataset, name)`), an `IterableDataset` (streamed; needs `max_steps`) or a
+            sequence of dicts.
         output_dir: stage folders (Trainer checkpoints + `final/trainable.safetensors`) and `curriculum.json`.
-        training_arguments: `TrainingArguments` fields shared by all stages (output_dir is set per stage).
-        eval_records: held-out records; each stage is evaluated on those of its question types with
+        training_arguments: `TrainingArguments` fields shared by all stages (output_dir is set per stage;
+            `remove_unused_columns` is always False: the collator needs whole records).
+        eval_records: held-out records (same kinds as a stage's); each stage is evaluated on those of its question
+            types (`stage_records`) with
             `evaluation.answer_token_metrics` (teacher-forced answer-token accuracy and exact match, plus the eval
             loss), as often as `eval_strategy` says and once at the end of the stage in any case. A stage with no
             held-out records of its types is trained without evaluation, with a warning.
@@ -206,13 +256,16 @@ def train_curriculum(
         if name in state["completed"]:
             load_trainable_state(model, final)
             continue
-        if not records:
+        if _is_empty(records):
             raise ValueError(f"Curriculum stage {name!r} has no training records.")
-        arguments = {"report_to": "none", "remove_unused_columns": False, "save_strategy": "steps"}
+        arguments = {"report_to": "none", "save_strategy": "steps"}
         arguments.update(training_arguments or {})
-        arguments["output_dir"] = str(stage_dir)
-        held_out = stage_records(eval_records, name) if eval_records is not None else []
-        if eval_records is not None and not held_out:
+        # a Dataset's columns would otherwise be cut to the model's forward arguments before the collator sees them
+        arguments.update(output_dir=str(stage_dir), remove_unused_columns=False)
+        held_out = stage_records(eval_records, name) if eval_records is not None else None
+        if held_out is not None and _is_empty(held_out):
+            held_out = None
+        if eval_records is not None and held_out is None:
             warnings.warn(
                 f"Curriculum stage {name!r} has no evaluation records of its question types "
                 f"({''.join(qt.STAGE_LETTERS[name])}); it is trained without evaluation.",
@@ -221,16 +274,16 @@ def train_curriculum(
         trainer = Trainer(
             model=model,
             args=TrainingArguments(**arguments),
-            train_dataset=RecordList(records),
-            eval_dataset=RecordList(held_out) if held_out else None,
+            train_dataset=training_dataset(records),
+            eval_dataset=training_dataset(held_out) if held_out is not None else None,
             data_collator=collator,
             callbacks=list(callbacks or []),
-            compute_metrics=answer_token_metrics if held_out else None,
-            preprocess_logits_for_metrics=argmax_logits if held_out else None,
+            compute_metrics=answer_token_metrics if held_out is not None else None,
+            preprocess_logits_for_metrics=argmax_logits if held_out is not None else None,
         )
         checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
         trainer.train(resume_from_checkpoint=checkpoint)
-        if held_out:
+        if held_out is not None:
             trainer.evaluate()  # logged into the stage's history
         final.parent.mkdir(parents=True, exist_ok=True)
         save_file(trainable_state(model), str(final))
