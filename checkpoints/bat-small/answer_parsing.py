@@ -18,7 +18,7 @@ from .labels import FRONTAL_WORDS, LATERAL_WORDS, VERTICAL_WORDS
 
 DIRECTION_WORDS = LATERAL_WORDS + FRONTAL_WORDS + VERTICAL_WORDS
 
-# official question_type -> answer kind
+# question_type -> answer kind
 QUESTION_TYPE_KINDS = {
     "CLASSIFICATION": "classes",
     "DOA": "direction_distance",
@@ -29,8 +29,13 @@ QUESTION_TYPE_KINDS = {
     "MIXUP_NONBINARY_DIRECTION": "direction",
     "MIXUP_NONBINARY_DISTANCE": "distance",
     "MIXUP_NONBINARY_SOURCE": "classes",
+    # beyond the paper (transformers_bat.data.multi_source_questions; the data registry keeps this table in step)
+    "MIXUP_COUNT": "count",
+    "MIXUP_EXTREME_SOURCE": "classes",
+    "MIXUP_THREE_RELATION": "yes_no",
 }
-ANSWER_KINDS = ("direction_distance", "distance", "yes_no", "direction", "classes")
+ANSWER_KINDS = ("direction_distance", "distance", "yes_no", "direction", "count", "classes")
+NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 _DISTANCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:m|meters?|metres?)?\s*\.?\s*$", re.IGNORECASE)
 _DOA_FORMAT = "expected e.g. 'left, front, below; 2.5m'"
@@ -87,6 +92,19 @@ def parse_direction_word(text: str) -> str:
     return word
 
 
+def parse_count(text: str) -> int:
+    """ "3" -> 3 (also "three", "3 sounds", "There are three.")."""
+    words = re.findall(r"[a-z]+|\d+", text.lower())
+    counts = [
+        int(word) if word.isdigit() else NUMBER_WORDS.index(word)
+        for word in words
+        if word.isdigit() or word in NUMBER_WORDS
+    ]
+    if len(counts) != 1:
+        raise ValueError(f"Not a count answer: {text!r} (expected one number, e.g. '3')")
+    return counts[0]
+
+
 def parse_classes(text: str) -> list[str]:
     """ "car; music" -> ["car", "music"] (class names may contain commas; the separator is ";")."""
     return [name.strip().lower() for name in text.split(";") if name.strip()]
@@ -104,8 +122,21 @@ _PARSERS = {
     "distance": parse_distance,
     "yes_no": parse_yes_no,
     "direction": parse_direction_word,
+    "count": parse_count,
     "classes": _some_classes,
 }
+
+
+def register_answer_kind(question_type: str, kind: str, parser=None) -> None:
+    """Tell :func:`parse_answer` how a (new) question type's answers look: an existing kind, or a new kind with its
+    parser (``text -> value``, ValueError when the text is not such an answer)."""
+    if parser is not None:
+        _PARSERS[kind] = parser
+    elif kind not in _PARSERS:
+        raise ValueError(
+            f"Unknown answer kind {kind!r} for {question_type}; known: {sorted(_PARSERS)} (or pass a parser)"
+        )
+    QUESTION_TYPE_KINDS[question_type] = kind
 
 
 def parse_answer(text: str, question_type: str | None = None) -> tuple[str | None, Any]:
@@ -128,6 +159,8 @@ def parse_answer(text: str, question_type: str | None = None) -> tuple[str | Non
         except ValueError:
             return kind, None
     for kind in ANSWER_KINDS:
+        if kind == "count":
+            continue  # a bare number is read as a distance; a count needs its question type
         try:
             return kind, _PARSERS[kind](text)
         except ValueError:
@@ -142,6 +175,8 @@ __all__ = [
     "QUESTION_TYPE_KINDS",
     "parse_answer",
     "parse_classes",
+    "parse_count",
+    "register_answer_kind",
     "parse_direction_word",
     "parse_distance",
     "parse_doa",

@@ -18,6 +18,8 @@ one word per axis: on the median plane (azimuth 90 or 270) "right"; on the front
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 NUM_AZIMUTH_BINS = 360
@@ -135,6 +137,56 @@ def great_circle_deg(azimuth1_deg, elevation1_deg, azimuth2_deg, elevation2_deg)
     return np.degrees(np.arctan2(cross, dot))
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a source is relative to the listener: the one declaration of the spatial ground truth.
+
+    RIR bank entries, simulated placements, scene sources (records, encoder examples) and the metrics all carry
+    these three fields; the release's class indices and the SpatialSoundQA words are derived from them.
+    """
+
+    azimuth_deg: float
+    elevation_deg: float
+    distance_m: float
+
+    @property
+    def azimuth_index(self) -> int:
+        return int(azimuth_to_index(self.azimuth_deg))
+
+    @property
+    def elevation_index(self) -> int:
+        return int(elevation_to_index(self.elevation_deg))
+
+    @property
+    def distance_index(self) -> int:
+        return int(distance_to_index(self.distance_m))
+
+    @property
+    def direction_words(self) -> tuple[str, str, str]:
+        """(lateral, frontal, vertical) SpatialSoundQA words, e.g. ("left", "front", "below")."""
+        return direction_words(self.azimuth_deg, self.elevation_deg)
+
+    @property
+    def octant_index(self) -> int:
+        return octant_index(self.azimuth_deg, self.elevation_deg)
+
+    @property
+    def position_m(self) -> np.ndarray:
+        """Listener-frame position (3,) in metres as (right, up, front)."""
+        return float(self.distance_m) * unit_vector(self.azimuth_deg, self.elevation_deg)
+
+    def placement_fields(self) -> dict:
+        """The three fields and the release's class indices (as RIR indexes store them)."""
+        return {
+            "azimuth_deg": float(self.azimuth_deg),
+            "elevation_deg": float(self.elevation_deg),
+            "distance_m": float(self.distance_m),
+            "azimuth_index": self.azimuth_index,
+            "elevation_index": self.elevation_index,
+            "distance_index": self.distance_index,
+        }
+
+
 __all__ = [
     "DISTANCE_BIN_M",
     "FRONTAL_WORDS",
@@ -143,6 +195,7 @@ __all__ = [
     "NUM_AZIMUTH_BINS",
     "NUM_DISTANCE_BINS",
     "NUM_ELEVATION_BINS",
+    "Placement",
     "VERTICAL_WORDS",
     "azimuth_to_index",
     "direction_from_vector",

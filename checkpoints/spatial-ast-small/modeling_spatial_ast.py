@@ -620,11 +620,15 @@ class SpatialASTForSpatialAudioClassification(SpatialASTPreTrainedModel):
     def decode_sources(
         self, outputs: SpatialAudioClassifierOutput, threshold: float = 0.5, merge_deg: float = 30.0
     ) -> list[list[dict]]:
-        """Per clip, every detected source from the multi-ACCDOA head: label, activity, azimuth / elevation
-        (degrees), distance (metres) and direction words, sorted by activity (see `multi_accdoa.decode_accdoa`)."""
+        """Per clip, every detected source: the classes the event head detects (score >= `threshold`), each at the
+        direction(s) of its multi-ACCDOA tracks, with label, score, azimuth / elevation (degrees), distance (metres)
+        and direction words (see `multi_accdoa.decode_accdoa`)."""
         if outputs.accdoa is None:
             raise ValueError("This model has no multi-ACCDOA head (num_accdoa_tracks = 0): use decode_predictions.")
-        return decode_accdoa(outputs.accdoa, self.config.id2label, threshold=threshold, merge_deg=merge_deg)
+        scores = None if outputs.event_logits is None else torch.sigmoid(outputs.event_logits.float())
+        return decode_accdoa(
+            outputs.accdoa, self.config.id2label, threshold=threshold, merge_deg=merge_deg, event_scores=scores
+        )
 
     def decode_windows(
         self,

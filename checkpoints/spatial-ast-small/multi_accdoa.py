@@ -143,19 +143,34 @@ def decode_accdoa(
     id2label: Mapping[int, str],
     threshold: float = ACTIVITY_THRESHOLD,
     merge_deg: float = 30.0,
+    event_scores: torch.Tensor | None = None,
+    min_activity: float = 0.1,
 ) -> list[list[dict]]:
-    """Per clip, the detected sources: for each class, the tracks whose activity passes `threshold`, with tracks
-    closer than `merge_deg` merged (one source predicted twice); sorted by activity."""
+    """Per clip, the detected sources, sorted by activity.
+
+    Without `event_scores`, the ACCDOA rule: for each class, the tracks whose vector length (activity) passes
+    `threshold`, tracks closer than `merge_deg` merged (one source predicted twice). With `event_scores`
+    (`(batch, classes)` probabilities of the event head), the classes are those scoring at least `threshold` and
+    each takes its direction from its tracks longer than `min_activity` (the longest when none is): under the
+    squared loss a vector shrinks where its direction is uncertain (front/back confusions, for one), so its length
+    is a poor detector while its direction still holds the lateral side. The reported `activity` is then the event
+    score."""
     values = accdoa.detach().float().cpu().numpy()
+    scores = None if event_scores is None else event_scores.detach().float().cpu().numpy()
     results = []
-    for clip in values:  # (tracks, classes, 4)
+    for row, clip in enumerate(values):  # (tracks, classes, 4)
         sources = []
         activity = np.linalg.norm(clip[..., :3], axis=-1)
-        for c in np.unique(np.nonzero(activity >= threshold)[1]):
-            tracks = np.nonzero(activity[:, c] >= threshold)[0]
-            for vector, weight, distance in _merge(
-                clip[tracks, c, :3], activity[tracks, c], clip[tracks, c, 3], merge_deg
-            ):
+        if scores is None:
+            classes = np.unique(np.nonzero(activity >= threshold)[1])
+        else:
+            classes = np.nonzero(scores[row] >= threshold)[0]
+        for c in classes:
+            floor = threshold if scores is None else min(min_activity, float(activity[:, c].max()))
+            tracks = np.nonzero(activity[:, c] >= floor)[0]
+            merged = _merge(clip[tracks, c, :3], activity[tracks, c], clip[tracks, c, 3], merge_deg)
+            for vector, weight, distance in merged:
+                weight = weight if scores is None else float(scores[row, c])
                 sources.append(_source(id2label[int(c)], vector, weight, distance))
         results.append(sorted(sources, key=lambda source: -source["activity"]))
     return results

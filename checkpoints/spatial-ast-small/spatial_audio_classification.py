@@ -71,10 +71,10 @@ class SpatialAudioClassificationPipeline(Pipeline):
     def _forward(self, model_inputs: dict, window_batch_size: int = 16) -> dict:
         features = model_inputs["input_features"]
         parts = [self.model(input_features=chunk) for chunk in features.split(window_batch_size)]
-        logits = {
-            name: torch.cat([getattr(part, name) for part in parts])
-            for name in ("event_logits", "distance_logits", "azimuth_logits", "elevation_logits")
-        }
+        names = ["event_logits", "distance_logits", "azimuth_logits", "elevation_logits"]
+        if parts[0].accdoa is not None:  # a multi-source model: its sources too
+            names.append("accdoa")
+        logits = {name: torch.cat([getattr(part, name) for part in parts]) for name in names}
         return {**logits, "window_start_s": model_inputs["window_start_s"]}
 
     def postprocess(self, model_outputs: dict, top_k=None, threshold: float = 0.5) -> dict:

@@ -138,10 +138,8 @@ class _Cells:
         self.room_start[rooms] = room_start
         self.room_count[rooms] = room_count
         # distinct octants each room has (a scene of k sources needs k of them)
-        self.room_octants = np.zeros_like(self.room_start)
-        for code in rooms:
-            members = self.by_room[self.room_start[code] : self.room_start[code] + self.room_count[code]]
-            self.room_octants[code] = len(np.unique(pool.octant[members]))
+        pairs = np.unique(np.stack([pool.room_code[self.index], pool.octant[self.index]]), axis=1)
+        self.room_octants = np.bincount(pairs[0], minlength=len(self.room_start)) if pairs.size else self.room_count
 
     def octants(self) -> np.ndarray:
         return np.unique(self.keys // 64)
@@ -215,31 +213,50 @@ def _event_choice(rng: np.random.Generator, pool: ScenePool, clips: np.ndarray) 
     return np.where(clips >= 0, (rng.random(len(clips)) * num_labels).astype(np.int64), -1)
 
 
-def scene_of_plan(pool: ScenePool, clips: np.ndarray, rirs: np.ndarray) -> Scene:
-    """The scene of one planned record (one row of clip and RIR indices, -1 = no such source)."""
-    sources = []
-    for clip, rir in zip(clips, rirs):
-        if clip < 0:
-            break
-        sources.append(
-            Source(
-                audio_id=pool.clip_ids[clip],
-                reverb_id=pool.reverb_ids[rir],
-                labels=pool.clip_labels[clip],
-                azimuth_deg=float(pool.azimuth_deg[rir]),
-                elevation_deg=float(pool.elevation_deg[rir]),
-                distance_m=float(pool.distance_m[rir]),
-            )
+def scenes_of_plan(pool: ScenePool, clips: np.ndarray, rirs: np.ndarray) -> list[Scene]:
+    """The scenes of planned records: rows of clip and RIR indices (m, S), -1 = no such source. Pool values are
+    gathered column by column first (numpy indexing per record would cost most of the time of writing records)."""
+    clips, rirs = np.atleast_2d(clips), np.atleast_2d(rirs)
+    safe_clips, safe_rirs = np.maximum(clips, 0), np.maximum(rirs, 0)
+    columns = [
+        (
+            (clips[:, k] >= 0).tolist(),
+            pool.clip_ids[safe_clips[:, k]].tolist(),
+            pool.reverb_ids[safe_rirs[:, k]].tolist(),
+            safe_clips[:, k].tolist(),
+            pool.azimuth_deg[safe_rirs[:, k]].tolist(),
+            pool.elevation_deg[safe_rirs[:, k]].tolist(),
+            pool.distance_m[safe_rirs[:, k]].tolist(),
         )
-    return Scene(tuple(sources), pool.room_ids[rirs[0]])
+        for k in range(clips.shape[1])
+    ]
+    rooms = pool.room_ids[safe_rirs[:, 0]].tolist()
+    scenes = []
+    for row in range(len(clips)):
+        sources = []
+        for present, audio_ids, reverb_ids, clip_index, azimuth, elevation, distance in columns:
+            if not present[row]:
+                break
+            sources.append(
+                Source(
+                    audio_id=audio_ids[row],
+                    reverb_id=reverb_ids[row],
+                    labels=pool.clip_labels[clip_index[row]],
+                    azimuth_deg=azimuth[row],
+                    elevation_deg=elevation[row],
+                    distance_m=distance[row],
+                )
+            )
+        scenes.append(Scene(tuple(sources), rooms[row]))
+    return scenes
 
 
 def rule_answers(entry: qt.QuestionType, pool: ScenePool, plan: QuestionPlan, rows, rirs) -> np.ndarray:
     """Answer text of candidate scenes by the type's rule, record by record (None for a near-tie)."""
     keys = np.empty(len(rows), dtype=object)
-    for k, (row, candidate) in enumerate(zip(rows, rirs)):
+    for k, (row, scene) in enumerate(zip(rows, scenes_of_plan(pool, plan.clips[rows], rirs))):
         try:
-            keys[k] = entry.answer(scene_of_plan(pool, plan.clips[row], candidate), plan.params(row))
+            keys[k] = entry.answer(scene, plan.params(row))
         except NearTieError:
             keys[k] = None
     return keys
@@ -454,12 +471,15 @@ def plan_to_table(pool: ScenePool, plan: QuestionPlan) -> pa.Table:
     """Turn (a slice of) a plan into records: question and answer text plus the scene."""
     entry = qt.get(plan.question_type)
     n = len(plan)
+    several_forms = len(entry.forms) > 1
+    form_names = [entry.forms[f] for f in plan.form]
+    axes = [AXIS_NAMES[a] if a >= 0 else None for a in plan.axis]
+    words1 = [WORDS[w] if w >= 0 else None for w in plan.word1]
+    words2 = [WORDS[w] if w >= 0 else None for w in plan.word2]
     columns: dict[str, list] = {name: [] for name in ARROW_SCHEMA.names}
-    for i in range(n):
-        scene = scene_of_plan(pool, plan.clips[i], plan.rirs[i])
-        params = plan.params(i)
-        form_name = entry.forms[plan.form[i]]
-        template = entry.templates_for(form_name)[plan.template[i]]
+    for i, scene in zip(range(n), scenes_of_plan(pool, plan.clips, plan.rirs)):
+        params = qt.QuestionParams(form_names[i] if several_forms else None, axes[i], words1[i], words2[i])
+        template = entry.templates_for(form_names[i])[plan.template[i]]
         row = {
             "question_id": int(plan.question_id[i]),
             "question_type": entry.name,
@@ -467,10 +487,10 @@ def plan_to_table(pool: ScenePool, plan: QuestionPlan) -> pa.Table:
             "answer": entry.answer(scene, params),
             **scene.to_columns(),
             "template_id": int(plan.template[i]),
-            "form": form_name if len(entry.forms) > 1 else None,
-            "axis": params.axis,
-            "direction": params.direction,
-            "direction2": params.direction2,
+            "form": form_names[i] if several_forms else None,
+            "axis": axes[i],
+            "direction": words1[i],
+            "direction2": words2[i],
         }
         for name, values in columns.items():
             values.append(row[name])
