@@ -268,7 +268,7 @@ def train_curriculum(
         if eval_records is not None and held_out is None:
             warnings.warn(
                 f"Curriculum stage {name!r} has no evaluation records of its question types "
-                f"({''.join(qt.STAGE_LETTERS[name])}); it is trained without evaluation.",
+                f"({''.join(sorted(qt.STAGE_LETTERS[name]))}); it is trained without evaluation.",
                 stacklevel=2,
             )
         trainer = Trainer(
