@@ -150,6 +150,11 @@ class Placement:
     distance_m: float
 
     @property
+    def spherical(self) -> tuple[float, float, float]:
+        """(azimuth_deg, elevation_deg, distance_m), the argument order of the answer rules."""
+        return (self.azimuth_deg, self.elevation_deg, self.distance_m)
+
+    @property
     def azimuth_index(self) -> int:
         return int(azimuth_to_index(self.azimuth_deg))
 

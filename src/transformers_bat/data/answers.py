@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import labels as lb
 from . import question_types as qt
+from .records import scene_of
 
 RELATIVE_MARGIN_M = 0.5
 CLOSER_MARGIN_M = 0.5
@@ -129,7 +130,5 @@ def derive_answer(record: Mapping) -> str:
 
     Raises :class:`NearTieError` where the scene sits on a decision boundary (the generator never emits those).
     """
-    from .records import scene_of
-
     entry = qt.get(record["question_type"])
     return entry.answer(scene_of(record), qt.QuestionParams.from_record(record))

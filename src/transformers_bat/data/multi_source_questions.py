@@ -148,7 +148,7 @@ def _three_relation(scene: Scene, params: qt.QuestionParams) -> str:
     first, second, third = scene[0], scene[1], scene[2]
     if params.form == "of_both":
         axis = answers.WORD_AXIS[params.direction]
-        sides = [answers.relative_word(_spherical(first), _spherical(other), axis) for other in (second, third)]
+        sides = [answers.relative_word(first.spherical, other.spherical, axis) for other in (second, third)]
         if None in sides:
             raise answers.NearTieError(f"Sources are within {answers.RELATIVE_MARGIN_M} m on the {axis} axis")
         return answers.yes_no(all(side == params.direction for side in sides))
@@ -160,10 +160,6 @@ def _three_relation(scene: Scene, params: qt.QuestionParams) -> str:
     raise ValueError(
         f"Unknown {MIXUP_THREE_RELATION} form {params.form!r}; expected one of {tuple(RELATION_TEMPLATES)}"
     )
-
-
-def _spherical(source) -> tuple[float, float, float]:
-    return (source.azimuth_deg, source.elevation_deg, source.distance_m)
 
 
 def _assign_three_relation(rng, n, plan, pool) -> PlanTargets:

@@ -23,12 +23,8 @@ def _templates(question_type: str) -> dict[str, tuple[str, ...]]:
     return {form: paraphrases for (name, form), paraphrases in TEMPLATES.items() if name == question_type}
 
 
-def _spherical(source: Source) -> tuple[float, float, float]:
-    return (source.azimuth_deg, source.elevation_deg, source.distance_m)
-
-
 def _relative_or_tie(first: Source, second: Source, axis: str) -> str:
-    word = answers.relative_word(_spherical(first), _spherical(second), axis)
+    word = answers.relative_word(first.spherical, second.spherical, axis)
     if word is None:
         raise answers.NearTieError(
             f"Sources are within {answers.RELATIVE_MARGIN_M} m of each other on the {axis} axis"
@@ -44,7 +40,7 @@ def _classes_of_source_1(scene: Scene, params: qt.QuestionParams) -> str:
 
 
 def _doa_of_source_1(scene: Scene, params: qt.QuestionParams) -> str:
-    return answers.doa_answer(*_spherical(scene[0]))
+    return answers.doa_answer(*scene[0].spherical)
 
 
 def _direction_yes_no(scene: Scene, params: qt.QuestionParams) -> str:
@@ -73,7 +69,7 @@ def _relative_direction(scene: Scene, params: qt.QuestionParams) -> str:
 
 
 def _separation(scene: Scene, params: qt.QuestionParams) -> str:
-    return answers.separation_answer(float(answers.separation_m(*_spherical(scene[0]), *_spherical(scene[1]))))
+    return answers.separation_answer(float(answers.separation_m(*scene[0].spherical, *scene[1].spherical)))
 
 
 def _source_on_side(scene: Scene, params: qt.QuestionParams) -> str:
