@@ -91,11 +91,6 @@ class Scene:
         """What determines the scene's audio: its (clip, RIR) pairs in order (for caches)."""
         return tuple((source.audio_id, source.reverb_id) for source in self.sources)
 
-    @property
-    def class_names(self) -> list[str]:
-        """Every class name of every source, in source order (duplicates kept)."""
-        return [name for source in self.sources for name in source.labels]
-
     @classmethod
     def of(cls, sources: Iterable[Source | Mapping], room_id: str | None = None) -> Scene:
         return cls(tuple(s if isinstance(s, Source) else Source.from_dict(s) for s in sources), room_id)
