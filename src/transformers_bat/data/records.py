@@ -12,11 +12,19 @@ read by :func:`~transformers_bat.data.dataset_folder.load_spatial_sound_qa`; :fu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from ..scene import SOURCE_FIELDS, Scene
+
+if TYPE_CHECKING:
+    import datasets
+
+    # What training and evaluation read: a dataset (memory-mapped Arrow, never copied) or a sequence of dicts.
+    Records = Sequence[Mapping] | datasets.Dataset | datasets.IterableDataset
 
 AUTHORS_FIELDS: tuple[str, ...] = (
     "audio_id",
@@ -156,3 +164,10 @@ def is_legacy_schema(column_names) -> bool:
 def scene_of(record: Mapping) -> Scene:
     """The :class:`~transformers_bat.scene.Scene` of a record (format 1 records are upgraded first)."""
     return Scene.from_record(record if "sources" in record else upgrade_record(record))
+
+
+def is_arrow_dataset(records: Any) -> bool:
+    """Whether `records` is a `datasets.Dataset` or `IterableDataset` (without importing datasets, an optional
+    extra: an object of its classes exists only once it is imported)."""
+    datasets = sys.modules.get("datasets")
+    return datasets is not None and isinstance(records, (datasets.Dataset, datasets.IterableDataset))

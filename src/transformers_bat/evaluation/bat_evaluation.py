@@ -14,28 +14,19 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from tqdm.auto import tqdm
 
 from ..audio_format import SAMPLE_RATE
+from ..data.records import is_arrow_dataset
 
 if TYPE_CHECKING:
-    import datasets
-
-    Records = Sequence[Mapping] | datasets.Dataset | datasets.IterableDataset
+    from ..data.records import Records
 
 PREDICTION_FIELDS = ("question_id", "question_type", "question", "answer", "prediction")
-
-
-def is_arrow_dataset(records: Any) -> bool:
-    """Whether `records` is a `datasets.Dataset` or `IterableDataset` (without importing datasets, an optional
-    extra: an object of its classes exists only once it is imported)."""
-    datasets = sys.modules.get("datasets")
-    return datasets is not None and isinstance(records, (datasets.Dataset, datasets.IterableDataset))
 
 
 def record_batches(records: Records, batch_size: int) -> Iterator[list[Mapping]]:

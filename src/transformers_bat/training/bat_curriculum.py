@@ -38,13 +38,12 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from ..audio_format import SAMPLE_RATE
 from ..data import question_types as qt
-from ..data.records import scene_of
-from ..evaluation.bat_evaluation import is_arrow_dataset
+from ..data.records import is_arrow_dataset, scene_of
 
 if TYPE_CHECKING:
     import datasets
 
-    Records = Sequence[Mapping] | datasets.Dataset | datasets.IterableDataset
+    from ..data.records import Records
 
 STATE_FILE = "curriculum.json"
 TRAINABLE_FILE = "trainable.safetensors"
