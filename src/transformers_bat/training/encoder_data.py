@@ -276,7 +276,7 @@ class SpatialAudioCollator:
         self.label2id = dict(label2id)
         self.train, self.mixup_probability, self.mixup_alpha = train, mixup_probability, mixup_alpha
         self.with_spatial_labels, self.direction_sigma_deg = with_spatial_labels, direction_sigma_deg
-        self.seed, self.cache_size, self.window_candidates = seed, cache_size, window_candidates
+        self.seed, self.window_candidates = seed, window_candidates
         self.accdoa_tracks, self.source_gain_db = accdoa_tracks, source_gain_db
 
     @property
