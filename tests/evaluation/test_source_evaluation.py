@@ -8,7 +8,7 @@ import torch
 
 from transformers_bat import SpatialASTFeatureExtractor, SpatialASTForSpatialAudioClassification
 from transformers_bat import labels as lb
-from transformers_bat.evaluation.source_evaluation import evaluate_sources, predict_sources
+from transformers_bat.evaluation.source_evaluation import HEADS, evaluate_sources, predict_sources
 from transformers_bat.models.spatial_ast.modeling_spatial_ast import SpatialAudioClassifierOutput
 from transformers_bat.models.spatial_ast.multi_accdoa import decode_accdoa
 from transformers_bat.scene import Scene, Source
@@ -82,5 +82,21 @@ def test_two_sources_at_the_two_ends_of_a_scene_are_both_placed():
     assert [r["label"] for r in Scene.of_item(scenes[0]).events()] == ["Low", "High"]
     with pytest.raises(ValueError, match="heads must be"):
         predict_sources(model, scenes, collator, heads="other")
+    with pytest.raises(ValueError, match="heads must be"):
+        predict_sources(model, scenes, collator, heads=())
+
+
+def test_both_heads_from_one_encoding_equal_each_head_alone():
+    extractor = SpatialASTFeatureExtractor(max_length_s=1.0, num_frames=32, num_mel_bins=32)
+    collator = SpatialAudioCollator(Tones(), SideBank(), extractor, {"Low": 0, "High": 1}, train=False)
+    scenes = [scene(), scene()[:1], scene()[1:]]
+    model = ToneSources()
+    both = evaluate_sources(model, scenes, collator, progress=False, heads=("accdoa", "release"))
+    assert model.windows_seen == 10 * len(scenes)  # every scene encoded once, for both heads
+    for heads in ("accdoa", "release"):
+        assert both[heads] == evaluate_sources(model, scenes, collator, progress=False, heads=heads)
+    assert evaluate_sources(model, scenes, collator, progress=False, heads=HEADS, batch_size=1, num_workers=2) == both
+    assert both["accdoa"]["2_source"]["per_class_left_right"] == 1.0
+    assert both["release"]["2_source"]["per_class_left_right"] == 0.5
     with pytest.raises(ValueError, match="scene list is empty"):
         predict_sources(model, [], collator)
