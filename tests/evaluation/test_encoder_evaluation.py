@@ -124,6 +124,25 @@ def test_a_sound_in_the_last_window_is_heard():
     assert int((one_window > 0.5).sum()) == 1
 
 
+def test_rendering_in_worker_processes_gives_the_same_predictions():
+    """`num_workers` moves rendering and featurising into DataLoader workers: same clips, same order, same figures
+    (3 chunks of 2 over 2 workers, so chunks come back from alternating workers)."""
+    extractor = SpatialASTFeatureExtractor(max_length_s=1.0, num_frames=32, num_mel_bins=32)
+    collator = SpatialAudioCollator(ToneCatalogue(), LeftBank(), extractor, {"Low": 0, "High": 1}, train=False)
+    truth = {"azimuth_deg": 180.0, "elevation_deg": 0.0, "distance_m": 1.0}
+    names = [*ToneCatalogue.CLIPS] * 3
+    examples = [Source(audio_id=name, reverb_id="left", labels=("High",), **truth) for name in names[:5]]
+    here = predict_spatial_ast(ToneDetector(), examples, collator, batch_size=2, progress=False, return_waveforms=True)
+    model = ToneDetector()
+    workers = predict_spatial_ast(
+        model, examples, collator, batch_size=2, progress=False, return_waveforms=True, num_workers=2
+    )
+    assert model.windows_seen == 10 * len(examples)
+    assert here.keys() == workers.keys()
+    for key in here:
+        np.testing.assert_array_equal(here[key], workers[key], err_msg=key)
+
+
 def test_a_window_as_long_as_the_clip_is_judged_as_before():
     """The paper's case (a 10 s window, 10 s clips): one window per clip, the release's single forward pass."""
     extractor = SpatialASTFeatureExtractor(max_length_s=10.0, num_frames=32, num_mel_bins=32)

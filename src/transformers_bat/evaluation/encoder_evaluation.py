@@ -71,15 +71,62 @@ def encode_windows(
     """Every window of whole clips (B, 2, samples) through the model, `batch_size` windows at a time: the window
     outputs named `names` and the clip each window belongs to. `device`: where the features are computed (None: as
     the extractor does)."""
+    windows = _clip_windows(clips, extractor, hop_s, device)
+    return encode_features(model, windows["input_features"], batch_size, names), windows["clip_index"]
+
+
+def encode_features(model, features: torch.Tensor, batch_size: int, names=LOGIT_NAMES) -> SpatialAudioClassifierOutput:
+    """Windows' features (windows, 4, frames, mels) through the model, `batch_size` at a time: the outputs `names`."""
+    model_device = next(model.parameters()).device
+    parts = [model(input_features=rows.to(model_device)) for rows in features.split(batch_size)]
+    return SpatialAudioClassifierOutput(**{name: torch.cat([getattr(part, name) for part in parts]) for name in names})
+
+
+def _clip_windows(clips: torch.Tensor, extractor, hop_s: float | None, device=None) -> dict:
     windows = extractor(
         clips, sampling_rate=SAMPLE_RATE, windows=True, hop_s=hop_s, return_tensors="pt", device=device
     )
-    model_device = next(model.parameters()).device
-    parts = [model(input_features=rows.to(model_device)) for rows in windows["input_features"].split(batch_size)]
-    outputs = SpatialAudioClassifierOutput(
-        **{name: torch.cat([getattr(part, name) for part in parts]) for name in names}
+    return {
+        "input_features": windows["input_features"],
+        "clip_index": torch.as_tensor(np.asarray(windows["clip_index"])).reshape(-1),
+    }
+
+
+class _WholeClipWindows:
+    """DataLoader `collate_fn`: a chunk of items rendered whole (`SpatialAudioCollator.render_whole`) and cut into
+    the extractor's windows; in a worker process, so rendering and featurising overlap the model."""
+
+    def __init__(self, collator, hop_s: float | None, keep_waveforms: bool):
+        self.collator, self.hop_s, self.keep_waveforms = collator, hop_s, keep_waveforms
+
+    def __call__(self, chunk: Sequence) -> dict:
+        clips = self.collator.render_whole(list(chunk))
+        on_device = self.collator.device if self.collator.device.type != "cpu" else None
+        windows = _clip_windows(clips, self.collator.feature_extractor, self.hop_s, on_device)
+        if self.keep_waveforms:
+            windows["waveforms"] = clips
+        return windows
+
+
+def whole_clip_windows(
+    collator,
+    items: Sequence,
+    batch_size: int,
+    hop_s: float | None = None,
+    num_workers: int = 0,
+    keep_waveforms: bool = False,
+):
+    """The items, `batch_size` at a time and in order, rendered whole and cut into windows: for each chunk a dict of
+    `input_features` (windows, 4, frames, mels), `clip_index` (windows,) (and `waveforms`). With `num_workers`,
+    DataLoader worker processes render and featurise the next chunks while the caller runs the model (on 2 cores,
+    rendering and featurising are most of an evaluation); the results are those of rendering here. A collator that
+    renders on a GPU renders here (`num_workers` is ignored)."""
+    chunks = [items[start : start + batch_size] for start in range(0, len(items), batch_size)]
+    workers = num_workers if collator.device.type == "cpu" else 0
+    loader = torch.utils.data.DataLoader(
+        chunks, batch_size=None, collate_fn=_WholeClipWindows(collator, hop_s, keep_waveforms), num_workers=workers
     )
-    return outputs, torch.as_tensor(np.asarray(windows["clip_index"])).reshape(-1)
+    yield from loader
 
 
 def _event_targets(examples: Sequence, label2id: dict[str, int]) -> np.ndarray:
@@ -101,6 +148,7 @@ def predict_spatial_ast(
     progress: bool = True,
     return_waveforms: bool = False,
     hop_s: float | None = None,
+    num_workers: int = 0,
 ) -> dict[str, np.ndarray]:
     """Run the model over whole rendered clips of `examples`; returns arrays per clip.
 
@@ -112,6 +160,7 @@ def predict_spatial_ast(
 
     With `return_waveforms`, the rendered binaural clips come back too (`"waveforms"`, (N, 2, samples), float32), so
     a signal-processing baseline (GCC-PHAT) can be scored on exactly the same audio without rendering it again.
+    With `num_workers`, DataLoader workers render and featurise while the model runs (`whole_clip_windows`).
     """
     if not examples:
         raise ValueError("Nothing to evaluate: the example list is empty.")
@@ -121,19 +170,18 @@ def predict_spatial_ast(
             f"the label spaces do not match."
         )
     model.eval()
-    extractor = collator.feature_extractor
-    on_device = collator.device if collator.device.type != "cpu" else None
     outputs = {key: [] for key in ("event_scores", "distance_m", "azimuth_deg", "elevation_deg")}
     waveforms = None
-    for start in tqdm(range(0, len(examples), batch_size), desc="evaluating", disable=not progress):
-        chunk = examples[start : start + batch_size]
-        clips = collator.render_whole(chunk)
+    chunks = whole_clip_windows(collator, examples, batch_size, hop_s, num_workers, keep_waveforms=return_waveforms)
+    total = -(-len(examples) // batch_size)
+    for number, chunk in enumerate(tqdm(chunks, total=total, desc="evaluating", disable=not progress)):
         if return_waveforms:  # filled in place: 384 ten-second clips are about 1 GB
+            clips = chunk["waveforms"]
             if waveforms is None:
                 waveforms = np.empty((len(examples), *clips.shape[1:]), dtype=np.float32)
-            waveforms[start : start + len(chunk)] = clips.cpu().numpy()
-        window_outputs, clip_index = encode_windows(model, clips, extractor, batch_size, hop_s, device=on_device)
-        result = pool_window_logits(window_outputs, clip_index)
+            waveforms[number * batch_size : number * batch_size + len(clips)] = clips.cpu().numpy()
+        window_outputs = encode_features(model, chunk["input_features"], batch_size)
+        result = pool_window_logits(window_outputs, chunk["clip_index"])
         outputs["event_scores"].append(torch.sigmoid(result.event_logits.float()).cpu().numpy())
         outputs["distance_m"].append(lb.index_to_distance(result.distance_logits.argmax(-1).cpu().numpy()))
         outputs["azimuth_deg"].append(lb.index_to_azimuth(result.azimuth_logits.argmax(-1).cpu().numpy()))
