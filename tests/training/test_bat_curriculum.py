@@ -65,6 +65,26 @@ def test_collator_caches_scene_features_when_asked():
     assert torch.equal(again["input_features"], reference["input_features"].flip(0))
 
 
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_precompute_fills_the_cache_with_the_features_training_would_compute(num_workers):
+    """Every distinct scene featurised ahead (in worker processes or here), bit for bit as on first use, and never
+    again: a Dataset or a list of records alike."""
+    processor = bt.build_bat("llama", seed=4)[1]
+    records = toy_records(6) + [dict(toy_records(1)[0], question=bt.QUESTIONS[3])]  # clip0 asked twice
+    renderer = CountingRenderer()
+    cached = BatQACollator(processor, renderer, cache_features=True)
+    assert cached.precompute(datasets.Dataset.from_list(records), num_workers=num_workers, progress=False) == 6
+    assert cached.precompute(records, num_workers=num_workers, progress=False) == 0  # all there already
+    calls = renderer.calls
+    batch = cached(records)
+    assert renderer.calls == calls  # training renders nothing
+    reference = BatQACollator(processor, CountingRenderer())(records)
+    for name in reference:
+        assert torch.equal(batch[name], reference[name]), name
+    with pytest.raises(ValueError, match="cache_features=True"):
+        BatQACollator(processor, CountingRenderer()).precompute(records)
+
+
 class LongSceneRenderer(CountingRenderer):
     """Scenes of 1-2.5 s: longer than the tiny model's 1 s window, like the demo's 10 s scenes."""
 

@@ -102,6 +102,39 @@ class BatQACollator:
             self._features.update(fresh)
         return torch.cat(per_record), torch.tensor([len(windows) for windows in per_record])
 
+    def precompute(self, records: Records, num_workers: int = 0, batch_size: int = 16, progress: bool = True) -> int:
+        """Render and featurise every scene of `records` not yet cached, in `num_workers` DataLoader worker
+        processes (0: here), and keep the features: training then never waits for a scene. At the demo's size a
+        new scene costs about as much as five training steps; 2 workers on 2 cores featurised 24 scenes/s against
+        12.5 in the main process. Returns how many scenes were added. Needs `cache_features`.
+        The features are those `features` computes (bit for bit: each worker renders with one torch thread, as
+        `SceneRenderer` always does)."""
+        if not self.cache_features:
+            raise ValueError("precompute keeps features in the cache: build the collator with cache_features=True.")
+        from tqdm.auto import tqdm
+
+        scenes: dict[tuple, Mapping] = {}
+        for sources in _column(records, "sources"):
+            key = scene_of({"sources": sources}).key
+            if key not in self._features and key not in scenes:
+                scenes[key] = {"sources": sources}
+        loader = torch.utils.data.DataLoader(
+            list(scenes.values()),
+            batch_size=batch_size,
+            num_workers=num_workers,
+            collate_fn=self._scene_features,
+        )
+        with tqdm(total=len(scenes), desc="featurising scenes", disable=not progress) as bar:
+            for keys, features in loader:
+                self._features.update(zip(keys, features))
+                bar.update(len(keys))
+        return len(scenes)
+
+    def _scene_features(self, scenes: Sequence[Mapping]) -> tuple[list[tuple], list[torch.Tensor]]:
+        waveforms = [self.renderer.render(scene) for scene in scenes]
+        features = self.processor.window_features(waveforms, sampling_rate=SAMPLE_RATE, hop_s=self.hop_s)
+        return [scene_of(scene).key for scene in scenes], [f.clone() for f in features]
+
     def __call__(self, records: Sequence[Mapping]):
         features, counts = self.features(records)
         return self.processor(
@@ -147,6 +180,16 @@ def frozen_encoder_cache(model: torch.nn.Module):
         yield memo
     finally:
         del tower.forward  # back to the class's method
+
+
+def _column(records: Records, name: str):
+    """One column of records: read alone from a `datasets.Dataset`, else from each record (streamed ones too)."""
+    if is_arrow_dataset(records):
+        import datasets
+
+        if isinstance(records, datasets.Dataset):
+            return records[name]
+    return (record[name] for record in records)
 
 
 def stage_records(records: Records, stage: str) -> Records:
