@@ -5,6 +5,8 @@ Three figures from the same run, same examples, same model:
   is convolved with its RIR, `spatialize_window`);
 - ``full clip`` (baseline): the whole 10 s scene is convolved, then the window is cropped (the previous path);
 - ``step only``: the optimiser step on features rendered beforehand (the ceiling rendering on read can reach);
+- ``windowed, N workers`` (CPU): the demo's set-up, N DataLoader workers render while the main process trains
+  with the cores they leave (``demo.threads_beside_workers``);
 - ``rendered on <device>`` (GPU runs only): the collator with ``device=`` convolving and featurising the whole batch
   on the GPU in the main process (its features are checked against the CPU rendering first).
 Ratios are against the baseline. On a GPU (``--device cuda``) the paper-size config in bf16 can be timed with
@@ -22,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-from transformers_bat.demo import CachedCatalogue
+from transformers_bat.demo import CachedCatalogue, threads_beside_workers
 from transformers_bat.models.spatial_ast import (
     SpatialASTConfig,
     SpatialASTFeatureExtractor,
@@ -82,6 +84,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--paper", action="store_true", help="paper-size model and 10 s features (GPU)")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers of the CPU run (0: skip it)")
     args = parser.parse_args()
     torch.manual_seed(0)
     catalogue = CachedCatalogue(ProceduralCatalogue(clips_per_class=4, seed=0))
@@ -133,6 +136,18 @@ def main() -> None:
     results = {"full clip (baseline)": timed(full), "windowed": timed(windowed)}
     results["step only"] = timed(lambda batch: lookup[id(batch)])
     names = ["full clip (baseline)", "windowed", "step only"]
+    if args.device == "cpu" and args.workers:
+        name = f"windowed, {args.workers} workers"  # the demo's set-up: workers render, the main process trains
+        with threads_beside_workers(args.workers):
+            loader = torch.utils.data.DataLoader(
+                batches, batch_size=None, collate_fn=windowed, num_workers=args.workers, persistent_workers=True
+            )
+            next(iter(loader))  # workers started and warm, as after the first steps of an epoch
+            start = time.perf_counter()
+            for batch in loader:
+                step(batch)
+            results[name] = len(examples) / (time.perf_counter() - start)
+        names.append(name)
     if args.device != "cpu":
         on_device = SpatialAudioCollator(catalogue, bank, extractor, label2id, device=args.device, **kwargs)
         check = SpatialAudioCollator(catalogue, bank, extractor, label2id, **kwargs)
