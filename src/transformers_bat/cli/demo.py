@@ -8,7 +8,12 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", default="demo_output", help="Where the bank, data, models and report go.")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--num-workers", type=int, default=2, help="Processes for rendering RIRs.")
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=2,
+        help="Worker processes that render (RIRs, training and evaluation audio) while the main process trains.",
+    )
     parser.add_argument("--quick", action="store_true", help="A one-minute smoke run (tiny sizes, learns nothing).")
     parser.add_argument(
         "--export-checkpoints",
