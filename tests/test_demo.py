@@ -271,3 +271,31 @@ def test_train_bat_holds_out_scenes_of_a_dataset_without_reading_its_rows(monkey
     assert len(script.hold_out_scenes(dataset, 0.0, seed=3)[1]) == 0
     with pytest.raises(ValueError, match="no 'sources' column"):
         script.hold_out_scenes(dataset.remove_columns("sources"), 0.2, seed=3)
+
+
+def test_cached_catalogue_travels_to_spawned_workers_with_its_clips():
+    """DataLoader workers started by spawn (macOS, Windows) receive the catalogue pickled: clips and all."""
+    import pickle
+
+    from transformers_bat.demo import CachedCatalogue
+    from transformers_bat.simulation import ProceduralCatalogue
+
+    catalogue = CachedCatalogue(ProceduralCatalogue(clips_per_class=1, seed=0))
+    first = catalogue.ids[0]
+    audio, rate = catalogue.load(first)
+    copy = pickle.loads(pickle.dumps(catalogue))
+    assert copy.ids == catalogue.ids and list(copy._clips) == [first]
+    assert copy.load(first)[1] == rate and (copy.load(first)[0] == audio).all()
+
+
+def test_threads_beside_workers_leaves_the_workers_their_cores_and_restores():
+    import torch
+
+    from transformers_bat.demo import _usable_cores, threads_beside_workers
+
+    before = torch.get_num_threads()
+    with threads_beside_workers(2):
+        assert torch.get_num_threads() == max(1, min(before, _usable_cores() - 2))
+    assert torch.get_num_threads() == before
+    with threads_beside_workers(0):  # no workers: nothing changes
+        assert torch.get_num_threads() == before

@@ -126,6 +126,8 @@ class CachedCatalogue:
         self._clips: dict[str, tuple[np.ndarray, int]] = {}
 
     def __getattr__(self, name):
+        if name == "catalogue":  # not set yet (unpickling in a spawned worker): no recursion
+            raise AttributeError(name)
         return getattr(self.catalogue, name)
 
     def load(self, clip_id: str):
