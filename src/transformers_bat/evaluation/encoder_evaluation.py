@@ -65,16 +65,6 @@ def pool_window_logits(outputs: SpatialAudioClassifierOutput, clip_index) -> Spa
     return SpatialAudioClassifierOutput(event_logits=event_logits, **pooled)
 
 
-def encode_windows(
-    model, clips: torch.Tensor, extractor, batch_size: int, hop_s: float | None = None, names=LOGIT_NAMES, device=None
-) -> tuple[SpatialAudioClassifierOutput, torch.Tensor]:
-    """Every window of whole clips (B, 2, samples) through the model, `batch_size` windows at a time: the window
-    outputs named `names` and the clip each window belongs to. `device`: where the features are computed (None: as
-    the extractor does)."""
-    windows = _clip_windows(clips, extractor, hop_s, device)
-    return encode_features(model, windows["input_features"], batch_size, names), windows["clip_index"]
-
-
 def encode_features(model, features: torch.Tensor, batch_size: int, names=LOGIT_NAMES) -> SpatialAudioClassifierOutput:
     """Windows' features (windows, 4, frames, mels) through the model, `batch_size` at a time: the outputs `names`."""
     model_device = next(model.parameters()).device

@@ -94,9 +94,7 @@ class BatQACollator:
         fresh: dict[tuple, torch.Tensor] = {}
         if missing:
             scenes = dict(zip(keys, records))
-            waveforms = [self.renderer.render(scenes[key]) for key in missing]
-            computed = self.processor.window_features(waveforms, sampling_rate=SAMPLE_RATE, hop_s=self.hop_s)
-            fresh = dict(zip(missing, computed))
+            fresh = dict(zip(*self._scene_features([scenes[key] for key in missing])))
         per_record = [fresh[key] if key in fresh else self._features[key] for key in keys]
         if self.cache_features:
             self._features.update(fresh)
@@ -131,6 +129,7 @@ class BatQACollator:
         return len(scenes)
 
     def _scene_features(self, scenes: Sequence[Mapping]) -> tuple[list[tuple], list[torch.Tensor]]:
+        """The scenes' keys and the features of each one's windows (its own tensor: safe to keep or send)."""
         waveforms = [self.renderer.render(scene) for scene in scenes]
         features = self.processor.window_features(waveforms, sampling_rate=SAMPLE_RATE, hop_s=self.hop_s)
         return [scene_of(scene).key for scene in scenes], [f.clone() for f in features]
